@@ -1,0 +1,95 @@
+"""Accounts, roles, passwords (argon2id) and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.errors import Conflict, ValidationError
+from directory.models import ApiToken, Person, utcnow
+from directory.validation import EMAIL
+from directory.vocabulary import ROLE_SLUGS
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(person: Person, password: str) -> bool:
+    if not person.password_hash or not person.active:
+        return False
+    try:
+        return _hasher.verify(person.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def create_person(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: str = "contributor",
+    display_name: str = "",
+) -> Person:
+    email = email.strip().lower()
+    errors = {}
+    if not EMAIL.match(email):
+        errors["email"] = "adresse e-mail invalide"
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = f"au moins {MIN_PASSWORD} caractères"
+    if role not in ROLE_SLUGS:
+        errors["role"] = f"inconnu : {role}"
+    if errors:
+        raise ValidationError(errors)
+    if await session.scalar(select(Person.id).where(Person.email == email)):
+        raise Conflict(f"un compte existe déjà pour {email}", field="email")
+    person = Person(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name.strip()[:120],
+    )
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def person_by_email(session: AsyncSession, email: str) -> Person | None:
+    return await session.scalar(select(Person).where(Person.email == email.strip().lower()))
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> Person | None:
+    person = await person_by_email(session, email)
+    if person is None:
+        _hasher.hash(password)  # same cost whether the account exists or not
+        return None
+    return person if check_password(person, password) else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(session: AsyncSession, person: Person, label: str = "") -> str:
+    """A new API token for `person`; the clear token is returned once and never stored."""
+    token = "mlg_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(person_id=person.id, token_hash=_token_hash(token), label=label[:120]))
+    await session.flush()
+    return token
+
+
+async def person_for_token(session: AsyncSession, token: str) -> Person | None:
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or not row.person.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.person

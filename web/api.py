@@ -1,0 +1,9 @@
+"""JSON API under /api/v1 (being written)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    return []

@@ -1,0 +1,79 @@
+"""The application factory: everything an instance needs hangs off `app.state`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from directory.db import Database
+from web import errors
+from web.settings import Settings
+
+log = logging.getLogger("maillage.web")
+
+# Each module exposes `routes() -> list[BaseRoute]`; order matters where paths overlap.
+ROUTE_MODULES = (
+    "web.api",  # JSON API under /api/v1
+    "web.activitypub",  # actors, WebFinger, NodeInfo, AP collections and objects
+    "web.inbox",  # /inbox and per-actor inboxes
+    "web.admin",  # sign in, moderation, admin, federation page
+    "web.contribute",  # proposals and corrections
+    "web.imports",  # import/export pages and open data downloads
+    "web.diagnostic",  # /diagnostic, référents, collections
+    "web.pages",  # public pages (home, map, list, initiative, theme, commune, feeds)
+)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness and database reachability."""
+    db: Database = request.app.state.db
+    try:
+        async with db.session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:  # the point is to report it, not to crash
+        log.exception("health check failed")
+        return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok", "database": db.dialect})
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
+    """Build an instance from its settings; no module-level state, so tests run several."""
+    db = database or Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            await db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            *(r for name in ROUTE_MODULES for r in importlib.import_module(name).routes()),
+        ],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="maillage_session",
+                same_site="lax",
+                https_only=settings.base_url.startswith("https://"),
+                max_age=14 * 24 * 3600,
+            ),
+        ],
+        exception_handlers=errors.handlers(),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    return app

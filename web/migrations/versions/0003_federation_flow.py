@@ -1,0 +1,21 @@
+"""Reserved for the federation flow (follows, inbox, deliveries, remote instances) tables (filled by the work on that area; a no-op until then).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
