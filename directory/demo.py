@@ -69,8 +69,8 @@ class DemoInitiative:
 _ELISIONS = (
     (re.compile(r"\b([Dd])e Les "), r"\1es "),
     (re.compile(r"\b([Dd])e Le "), r"\1u "),
-    (re.compile(r"\b([Àà]) Les "), r"\1ux "),
-    (re.compile(r"\b([Àà]) Le "), r"\1u "),
+    (re.compile(r"\bà Les "), "aux "),
+    (re.compile(r"\bà Le "), "au "),
     (re.compile(r"\b([Dd])e ([AEIOUYÉÈÂÎÔaeiouyé])"), r"\1'\2"),
 )
 
