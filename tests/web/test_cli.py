@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -195,7 +196,7 @@ async def test_demo_serves_over_real_http_and_restarts_without_duplicates(tmp_pa
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "web.cli", "demo", "--port", str(port), "--data-dir", str(data_dir),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=cli_env(tmp_path), cwd=tmp_path,
+        env={**cli_env(tmp_path), "MAILLAGE_LOG_FORMAT": "json"}, cwd=tmp_path,
     )  # fmt: skip
     try:
         health = await _wait_healthy(f"http://127.0.0.1:{port}", process)
@@ -209,6 +210,9 @@ async def test_demo_serves_over_real_http_and_restarts_without_duplicates(tmp_pa
     assert health.json() == {"status": "ok", "database": "sqlite"}
     assert ready_after < 30, f"the demo took {ready_after:.1f} s to answer"
     assert process.returncode == 0, err.decode()[-2000:]
+    logs = [json.loads(line) for line in err.decode().splitlines()]  # every line is JSON
+    health_hits = [e for e in logs if e["logger"] == "uvicorn.access" and e["path"] == "/healthz"]
+    assert health_hits and health_hits[-1]["status"] == 200 and health_hits[-1]["method"] == "GET"
     assert f"{demo.DEFAULT_COUNT} créées" in out
     assert f"Compte administrateur : {demo.ADMIN_EMAIL}" in out
     password = out.split("Mot de passe : ")[1].split()[0]
@@ -248,3 +252,26 @@ async def test_demo_serves_over_real_http_and_restarts_without_duplicates(tmp_pa
     )
     assert code == 0 and "5 créées, 0 déjà là" in fresh
     assert f"Mot de passe : {password}" not in fresh
+
+
+# A background task for the test below, found by its "module:function" path.
+EVENTS: list[str] = []
+
+
+async def record_until_cancelled(app) -> None:
+    EVENTS.append(f"started with {app.state.settings.territory_name}")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        EVENTS.append("cancelled")
+
+
+async def test_in_process_tasks_run_from_startup_to_shutdown(app):
+    from web.commands.core import with_in_process_tasks
+
+    EVENTS.clear()
+    app = with_in_process_tasks(app, [f"{__name__}:record_until_cancelled"])
+    async with app.router.lifespan_context(app):
+        await asyncio.sleep(0)  # let the task start
+        assert EVENTS == ["started with Loire-Atlantique"]
+    assert EVENTS == ["started with Loire-Atlantique", "cancelled"]

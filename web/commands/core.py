@@ -21,6 +21,7 @@ from directory import demo, people, territory
 from directory.db import Database
 from directory.errors import Conflict, ValidationError
 from web.app import create_app
+from web.logs import log_format, logging_config
 from web.migrate import upgrade
 from web.settings import Settings
 
@@ -112,6 +113,10 @@ def app_from_env() -> Starlette:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    try:
+        log_config = logging_config(log_format(), args.log_level)
+    except ValueError as exc:
+        return _fail(str(exc))
     if args.database_url:
         os.environ["MAILLAGE_DATABASE_URL"] = args.database_url  # read by each worker
     uvicorn.run(
@@ -123,6 +128,7 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=args.log_level,
+        log_config=log_config,
     )
     return 0
 
@@ -283,6 +289,10 @@ async def _load_demo(url: str, password: str, count: int, seed: int) -> demo.Dem
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    try:
+        log_config = logging_config(log_format(), args.log_level)
+    except ValueError as exc:
+        return _fail(str(exc))
     data_dir = Path(args.data_dir)
     if args.reset:
         reset_demo(data_dir)
@@ -306,7 +316,9 @@ def demo_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     app = with_in_process_tasks(create_app(settings), IN_PROCESS_TASKS)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level, log_config=log_config
+    )
     return 0
 
 
