@@ -189,6 +189,26 @@ async def _wait_healthy(base_url: str, process: asyncio.subprocess.Process) -> h
                 await asyncio.sleep(0.1)
 
 
+async def test_serve_runs_several_workers_on_the_configured_database(database_url, tmp_path):
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "web.cli", "serve", "--port", str(port), "--workers", "2",
+        "--database-url", database_url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=cli_env(tmp_path), cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        health = await _wait_healthy(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+
+    assert health.status_code == 200
+    assert health.json()["database"] == ("sqlite" if "sqlite" in database_url else "postgresql")
+    assert err.decode().count("Started server process") == 2
+    assert (tmp_path / "secret_key").exists()  # generated in MAILLAGE_DATA_DIR on first run
+
+
 async def test_demo_serves_over_real_http_and_restarts_without_duplicates(tmp_path):
     port = free_port()
     data_dir = tmp_path / "demo"
