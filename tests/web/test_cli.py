@@ -295,3 +295,19 @@ async def test_in_process_tasks_run_from_startup_to_shutdown(app):
         await asyncio.sleep(0)  # let the task start
         assert EVENTS == ["started with Loire-Atlantique"]
     assert EVENTS == ["started with Loire-Atlantique", "cancelled"]
+
+
+async def crash_at_once(app) -> None:
+    raise RuntimeError("le worker a planté")
+
+
+async def test_a_failing_in_process_task_is_logged_not_swallowed(app, caplog):
+    from web.commands.core import with_in_process_tasks
+
+    app = with_in_process_tasks(app, [f"{__name__}:crash_at_once"])
+    with caplog.at_level("ERROR", logger="maillage.tasks"):
+        async with app.router.lifespan_context(app):
+            await asyncio.sleep(0)  # the task runs and fails
+            await asyncio.sleep(0)  # its done-callback runs
+    assert "crash_at_once failed" in caplog.text
+    assert "le worker a planté" in caplog.text

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import getpass
 import importlib
+import logging
 import os
 import secrets
 import sys
@@ -32,6 +33,7 @@ from web.settings import Settings
 IN_PROCESS_TASKS: tuple[str, ...] = ()
 
 DEMO_DATA_DIR = Path("data/demo")
+log = logging.getLogger("maillage.tasks")
 DEMO_PASSWORD_FILE = "demo-admin-password"
 
 
@@ -42,13 +44,12 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 def _add(
     subparsers: argparse._SubParsersAction, name: str, summary: str, details: str
 ) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+    return subparsers.add_parser(
         name,
         help=summary,
         description=summary + "\n\n" + textwrap.dedent(details).strip(),
         formatter_class=_formatter,
     )
-    return parser
 
 
 def _database_option(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +219,11 @@ def territory_command(args: argparse.Namespace) -> int:
 # --- demo ---------------------------------------------------------------------------------
 
 
+def _report_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("in-process task %s failed", task.get_name(), exc_info=task.exception())
+
+
 def with_in_process_tasks(app: Starlette, paths: Sequence[str]) -> Starlette:
     """Run each "module:function" coroutine beside the app, from start-up to shutdown."""
     if not paths:
@@ -234,6 +240,7 @@ def with_in_process_tasks(app: Starlette, paths: Sequence[str]) -> Starlette:
                     importlib.import_module(module), name
                 )
                 tasks.append(asyncio.create_task(start(app), name=path))
+                tasks[-1].add_done_callback(_report_failure)
             try:
                 yield
             finally:
