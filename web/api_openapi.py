@@ -78,7 +78,7 @@ def _text(max_length: int, **extra: Any) -> Schema:
     return {"type": ["string", "null"], "maxLength": max_length, **extra}
 
 
-HTTP_URL = r"https?://[^\s/?#@\[\]]+[^\s]*"
+HTTP_URL = r"https?://[^\s/?#\[\]]+([/?#][^\s]*)?"
 _EMAIL_CHAR = r"[^@\s<>\"'\u0000-\u001f\u007f\u0085]"
 EMAIL_PATTERN = f"{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\\.{_EMAIL_CHAR}+"
 SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?$"
@@ -121,7 +121,7 @@ def initiative_input(theme_slugs: list[str] | None) -> Schema:
         "opening_hours": _text(TEXT_LIMITS["opening_hours"], description="syntaxe OSM"),
         "image_url": _optional(HTTP_URL, 500),
         "same_as": _list_input(URL_ITEM),
-        "slug": {"type": ["string", "null"], "pattern": SLUG_PATTERN},
+        "slug": _optional(SLUG_PATTERN.strip("^$"), 120),
     }
 
 
