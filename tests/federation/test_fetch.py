@@ -181,7 +181,7 @@ async def _resolve_to(address: str):
     ],
 )
 async def test_private_addresses_are_refused(net_settings, url):
-    with pytest.raises(FetchError, match="loopback|non-public"):
+    with pytest.raises(FetchError, match=r"loopback|non-public"):
         await check_url(url, net_settings.with_(allow_private_addresses=False))
 
 
