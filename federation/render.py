@@ -32,8 +32,9 @@ MAILLAGE_TERMS: dict[str, Any] = {
     "Hashtag": "as:Hashtag",
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "discoverable": "toot:discoverable",
-    "PropertyValue": "schema:PropertyValue",
-    "value": "schema:value",
+    # Mastodon's (and so Fedify's) IRIs for profile fields use "http://schema.org#".
+    "PropertyValue": "http://schema.org#PropertyValue",
+    "value": "http://schema.org#value",
     "PostalAddress": "schema:PostalAddress",
     "address": "schema:address",
     "streetAddress": "schema:streetAddress",
