@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.models import Initiative, InitiativeTheme, Person, Relation
+from directory.models import Initiative, InitiativeTheme, Person, Relation, Theme
 from federation.flow_models import Follower, Following
 
 PAGE_SIZE = 50
@@ -79,3 +79,9 @@ async def count_following(session: AsyncSession) -> int:
 async def count_people(session: AsyncSession) -> int:
     query = select(func.count()).select_from(Person).where(Person.active.is_(True))
     return int((await session.execute(query)).scalar_one())
+
+
+async def theme_slugs_by_iri(session: AsyncSession) -> dict[str, str]:
+    """Every theme IRI we know (core and local) to its slug: what parse_initiative needs."""
+    rows = (await session.execute(select(Theme.iri, Theme.slug))).all()
+    return {iri: slug for iri, slug in rows}

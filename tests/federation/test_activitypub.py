@@ -345,3 +345,15 @@ async def test_authorized_fetch_keeps_discovery_and_actors_public(locked_client,
         "https://maillage.test/actors/loire-atlantique", key=peer_key[1]
     )
     assert signed.status == 200
+
+
+async def test_rfc9421_signed_get_is_a_401_not_a_500(locked_client):
+    client = locked_client._client
+    response = await client.get(
+        "https://maillage.test/actors/loire-atlantique/outbox",
+        headers={
+            "Signature-Input": 'sig1=("@method" "@target-uri");created=1;keyid="https://peer.test/k"',
+            "Signature": "sig1=:aGVsbG8=:",
+        },
+    )
+    assert response.status_code == 401 and "RFC 9421" in response.json()["error"]

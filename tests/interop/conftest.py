@@ -9,20 +9,20 @@ import ipaddress
 import json
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from directory.db import Database
+from tests.loopback import bind_loopback, serve
 from web.app import create_app
 from web.settings import Settings
 
@@ -97,38 +97,28 @@ ServeTls = Callable[..., Awaitable[TlsInstance]]
 @pytest.fixture
 async def serve_tls(settings: Settings, db: Database, certificate: Certificate):
     """Start our app over https on a free loopback port; stopped at the end of the test."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None], Any]] = []
+    async with AsyncExitStack() as stack:
 
-    async def start(**changes: Any) -> TlsInstance:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        instance_settings = settings.with_(base_url=f"https://127.0.0.1:{port}", **changes)
-        app = create_app(instance_settings, database=db)
-        config = uvicorn.Config(
-            app,
-            ssl_certfile=str(certificate.cert),
-            ssl_keyfile=str(certificate.key),
-            log_level="warning",
-            lifespan="off",
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)  # waiting for the listening socket, not for work
-        servers.append((server, task, app))
-        return TlsInstance(instance_settings, db)
+        async def start(**changes: Any) -> TlsInstance:
+            sock = bind_loopback()
+            port = sock.getsockname()[1]
+            instance_settings = settings.with_(base_url=f"https://127.0.0.1:{port}", **changes)
+            app = create_app(instance_settings, database=db)
+            stack.push_async_callback(_close_client, app)
+            await stack.enter_async_context(
+                serve(
+                    app, sock, ssl_certfile=str(certificate.cert), ssl_keyfile=str(certificate.key)
+                )
+            )
+            return TlsInstance(instance_settings, db)
 
-    yield start
-    for server, task, app in servers:
-        server.should_exit = True
-        await task
-        client = getattr(app.state, "http", None)
-        if client is not None:
-            await client.close()
+        yield start
+
+
+async def _close_client(app: Any) -> None:
+    client = getattr(app.state, "http", None)
+    if client is not None:
+        await client.close()
 
 
 @pytest.fixture(scope="session")
