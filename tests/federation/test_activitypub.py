@@ -357,3 +357,24 @@ async def test_rfc9421_signed_get_is_a_401_not_a_500(locked_client):
         },
     )
     assert response.status_code == 401 and "RFC 9421" in response.json()["error"]
+
+
+async def test_initiative_with_a_local_sub_theme_is_served(client, make_initiative, session):
+    from directory.themes import add_local_theme
+
+    local = await add_local_theme(
+        session,
+        label_fr="Jardins partagés",
+        parent_slug="alimentation",
+        iri_base="https://maillage.test",
+    )
+    await make_initiative(name="Jardin du Sillon", themes=[local.slug])
+    await session.commit()
+
+    page = (await client.get("/initiatives/jardin-du-sillon", headers=AP)).json()
+    collection = (
+        await client.get("/actors/loire-atlantique/initiatives?page=true", headers=AP)
+    ).json()
+
+    assert "urn:maillage:theme:alimentation" in page["themes"]
+    assert collection["orderedItems"][0]["tag"][0]["name"] == "#AlimentationLocale"
