@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import NotFound
 from federation import follows, instances, keys, render
 from federation.delivery_store import enqueue_activity
-from federation.fetch import Fetcher, FetchError
+from federation.fetch import Fetcher, FetchError, parse_json_object
 from federation.flow_models import Following
 from federation.remote import fetch_actor
 from federation.urls import Urls, host_of
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 async def resolve_target(fetcher: Fetcher, target: str) -> str:
     """The actor URI of `user@host`, `@user@host`, an actor URL, or a bare host.
 
-    For a bare host we ask WebFinger for the Maillage territory actor, whose name the
-    instance publishes in NodeInfo (`metadata.territoryActor`).
+    For a bare host, the Maillage territory actor is the one its NodeInfo names
+    (`metadata.territory.actor`).
     """
     value = target.strip()
     if value.startswith(("https://", "http://")):
@@ -34,15 +34,14 @@ async def resolve_target(fetcher: Fetcher, target: str) -> str:
     index = await fetcher.get(f"{scheme}://{host}/.well-known/nodeinfo", accept="application/json")
     if index.status != 200:
         raise FetchError(f"{host} has no NodeInfo ({index.status})")
-    from federation.fetch import parse_json_object
-
     links = parse_json_object(index.body).get("links") or []
     href = next((link.get("href") for link in links if isinstance(link, dict)), None)
     if not isinstance(href, str) or host_of(href) != host:
         raise FetchError(f"{host} NodeInfo names no document on its own host")
     document = await fetcher.get(href, accept="application/json")
     metadata = parse_json_object(document.body).get("metadata") or {}
-    actor = metadata.get("territoryActor") if isinstance(metadata, dict) else None
+    territory = metadata.get("territory") if isinstance(metadata, dict) else None
+    actor = territory.get("actor") if isinstance(territory, dict) else None
     if not isinstance(actor, str) or host_of(actor) != host:
         raise FetchError(f"{host} does not name its territory actor (is it a Maillage instance?)")
     return actor

@@ -188,7 +188,9 @@ class InboxProcessor:
         if local.locked:
             return "en attente de validation (compte verrouillé)"
         follow = {k: v for k, v in activity.items() if k != "@context"}
-        accept = render.accept(render.new_activity_id(self.urls), self.urls.actor(local.name), follow)
+        accept = render.accept(
+            render.new_activity_id(self.urls), self.urls.actor(local.name), follow
+        )
         await enqueue_activity(session, accept, actor_name=local.name, inboxes=[remote.inbox])
         return f"abonnement accepté pour {local.name}"
 

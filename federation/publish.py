@@ -117,7 +117,9 @@ class Publisher:
             uri,
             followers=self.urls.followers(actor_name),
         )
-        activity = render.undo(render.new_activity_id(self.urls), self.urls.actor(actor_name), announce)
+        activity = render.undo(
+            render.new_activity_id(self.urls), self.urls.actor(actor_name), announce
+        )
         await self._send(session, activity, actor_name, [actor_name], uri)
 
     async def _local(
@@ -133,7 +135,9 @@ class Publisher:
                 followers=self.urls.followers(self.territory),
                 deleted=utcnow(),
             )
-            await self._send(session, activity, self.territory, [self.territory, *obj.themes], obj.object_uri)
+            await self._send(
+                session, activity, self.territory, [self.territory, *obj.themes], obj.object_uri
+            )
             obj.state = "deleted"
             if initiative is not None:
                 obj.updated_at = initiative.updated_at

@@ -9,6 +9,7 @@ in hand first (graceful shutdown: a killed worker loses nothing either, its leas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -103,10 +104,8 @@ class Worker:
                 log.exception("worker round failed")
                 done = 0
             if not done:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=idle_delay)
-                except TimeoutError:
-                    pass
 
 
 async def run_all_until_idle(workers: list[Worker], max_rounds: int = 200) -> int:
