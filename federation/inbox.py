@@ -191,7 +191,9 @@ class InboxProcessor:
         accept = render.accept(
             render.new_activity_id(self.urls), self.urls.actor(local.name), follow
         )
-        await enqueue_activity(session, accept, actor_name=local.name, inboxes=[remote.inbox])
+        await enqueue_activity(
+            session, accept, actor_name=local.name, inboxes=[remote.inbox], now=self.clock()
+        )
         return f"abonnement accepté pour {local.name}"
 
     async def _on_undo(self, session: AsyncSession, activity: dict, actor: str, host: str) -> str:

@@ -20,6 +20,8 @@ activity rows and the new `federated_objects` state are written in one transacti
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
@@ -78,8 +80,9 @@ async def changed_initiatives(session: AsyncSession, *, limit: int = BATCH) -> l
 class Publisher:
     """Turns directory changes into outgoing activities (rows), one batch at a time."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
+        self.clock = clock
         self.urls = Urls.of(settings)
         self.territory = settings.territory_username
 
@@ -94,7 +97,12 @@ class Publisher:
         inboxes = await delivery_inboxes(session, audience)
         if inboxes:
             await enqueue_activity(
-                session, activity, actor_name=actor_name, inboxes=inboxes, object_uri=object_uri
+                session,
+                activity,
+                actor_name=actor_name,
+                inboxes=inboxes,
+                object_uri=object_uri,
+                now=self.clock(),
             )
 
     async def _announce(
@@ -105,7 +113,7 @@ class Publisher:
             self.urls.actor(actor_name),
             uri,
             followers=self.urls.followers(actor_name),
-            published=utcnow(),
+            published=self.clock(),
         )
         activity.update(extra)
         await self._send(session, activity, actor_name, [actor_name], uri)
@@ -133,7 +141,7 @@ class Publisher:
                 territory,
                 obj.object_uri,
                 followers=self.urls.followers(self.territory),
-                deleted=utcnow(),
+                deleted=self.clock(),
             )
             await self._send(
                 session, activity, self.territory, [self.territory, *obj.themes], obj.object_uri

@@ -51,7 +51,7 @@ class Worker:
         self.clock = clock
         self.resolve = resolve
         self.urls = Urls.of(settings)
-        self.publisher = Publisher(settings)
+        self.publisher = Publisher(settings, clock=self._now)
         self.deliverer = Deliverer(db, client, self.urls, batch=delivery_batch, clock=self._now)
         self._fetcher: Fetcher | None = None
         self._processor: InboxProcessor | None = None

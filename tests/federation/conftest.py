@@ -18,6 +18,7 @@ from directory.db import Database
 from federation.http import HttpxClient
 from federation.worker import Worker, run_all_until_idle
 from tests.conftest import _drop_postgres_database, _empty, _postgres_database
+from tests.federation.peers import Clock, Peer
 from web.app import create_app
 from web.migrate import upgrade
 from web.settings import Settings
@@ -114,3 +115,61 @@ async def network(instance_urls: dict[str, str], tmp_path: Path) -> AsyncIterato
             await instance.client.aclose()
             await instance.db.dispose()
         await net.http.close()
+
+
+# --- Keys: a pool made once per session (RSA-2048 generation costs ~0.1 s per actor, and
+# each instance has 16 actors). Tests that need a stranger's key take one of their own.
+
+KEY_POOL_SIZE = 6
+
+
+@pytest.fixture(scope="session")
+def key_pool() -> list[tuple[str, str]]:
+    from federation.keys import generate_key_pair
+
+    return [generate_key_pair() for _ in range(KEY_POOL_SIZE)]
+
+
+@pytest.fixture(autouse=True)
+def pooled_actor_keys(key_pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our actors get keys from the pool (distinct per actor within an instance)."""
+    import itertools
+
+    from federation import keys
+
+    cycle = itertools.cycle(key_pool)
+    monkeypatch.setattr(keys, "generate_key_pair", lambda: next(cycle))
+
+
+# --- One instance (the `app` fixture) with a recording peer at https://peer.test.
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+async def peer(key_pool) -> Peer:
+    public, private = key_pool[-1]
+    return Peer("peer.test", public, private)
+
+
+@pytest.fixture
+async def wired(app, settings: Settings, db: Database, peer, clock) -> AsyncIterator[Worker]:
+    """Our app and the peer reach each other; returns our worker (driven by `clock`)."""
+    from federation import keys
+
+    http = HttpxClient({settings.base_url: app, peer.base: peer.app()})
+    app.state.http = http
+    worker = Worker(settings, db, http, clock=clock)
+    await worker.fetcher()  # creates our actors
+    async with db.session() as session:
+        for actor in await keys.local_actors(session):
+            peer.known_keys[f"{settings.base_url}/actors/{actor.name}#main-key"] = (
+                actor.public_key_pem
+            )
+    try:
+        yield worker
+    finally:
+        await http.close()

@@ -1,0 +1,129 @@
+"""A recording peer for federation tests: an ASGI app with an actor, an inbox that
+verifies our signatures, and a switchable answer (500 until told to recover, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from bovine.crypto.types import CryptographicSecret
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from federation.signatures import PublicKey, SignatureError, sign_request, verify_request
+
+AS = "application/activity+json"
+
+
+@dataclass
+class Peer:
+    """`https://{host}`: one actor `alice`, a shared inbox, recorded deliveries."""
+
+    host: str
+    public_pem: str
+    private_pem: str
+    # Our instance's keys, to verify what it sends: key id -> PEM.
+    known_keys: dict[str, str] = field(default_factory=dict)
+    answers: list[int] = field(default_factory=list)  # next statuses to give; then 202
+    received: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    retry_after: str | None = None
+
+    @property
+    def base(self) -> str:
+        return f"https://{self.host}"
+
+    @property
+    def actor(self) -> str:
+        return f"{self.base}/users/alice"
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.actor}#main-key"
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.base}/inbox"
+
+    def secret(self) -> CryptographicSecret:
+        return CryptographicSecret.from_pem(self.key_id, self.private_pem)
+
+    def actor_document(self) -> dict[str, Any]:
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": self.actor,
+            "type": "Person",
+            "preferredUsername": "alice",
+            "inbox": f"{self.actor}/inbox",
+            "outbox": f"{self.actor}/outbox",
+            "followers": f"{self.actor}/followers",
+            "endpoints": {"sharedInbox": self.inbox},
+            "publicKey": {"id": self.key_id, "owner": self.actor, "publicKeyPem": self.public_pem},
+        }
+
+    def signed_post(
+        self,
+        url: str,
+        activity: dict[str, Any],
+        *,
+        key: CryptographicSecret | None = None,
+        date: datetime | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """Body and headers of a POST signed as alice (or with another key)."""
+        body = orjson.dumps(activity)
+        stamp = (date or datetime.now(UTC)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        headers = sign_request("POST", url, key or self.secret(), body=body, date=stamp)
+        headers["Content-Type"] = AS
+        return body, headers
+
+    def app(self) -> Starlette:
+        async def actor(request: Request) -> Response:
+            return Response(orjson.dumps(self.actor_document()), media_type=AS)
+
+        async def inbox(request: Request) -> Response:
+            body = await request.body()
+            self.attempts += 1
+
+            async def resolve(key_id: str, refresh: bool) -> PublicKey | None:
+                pem = self.known_keys.get(key_id)
+                owner = key_id.split("#", 1)[0]
+                return PublicKey(key_id, owner, pem) if pem else None
+
+            try:
+                await verify_request("POST", request.url.path, request.headers, body, resolve)
+            except SignatureError as exc:
+                return JSONResponse({"error": exc.reason}, status_code=401)
+            if self.answers:
+                status = self.answers.pop(0)
+                headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+                return Response(status_code=status, headers=headers)
+            self.received.append(orjson.loads(body))
+            return Response(status_code=202)
+
+        return Starlette(
+            routes=[
+                Route("/users/alice", actor),
+                Route("/inbox", inbox, methods=["POST"]),
+                Route("/users/alice/inbox", inbox, methods=["POST"]),
+            ]
+        )
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [a for a in self.received if a.get("type") == kind]
+
+
+class Clock:
+    """A clock tests move forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
