@@ -19,7 +19,8 @@ from federation import inbox_store, instances, keys
 from federation.parse import ParseError, parse_activity
 from federation.signatures import SignatureError, verify_request
 from federation.urls import host_of
-from web.federation_context import cached_key_resolver, fetcher
+from web.activitypub import instance_fetcher
+from web.federation_context import cached_key_resolver
 
 
 class Refusal(Exception):
@@ -78,7 +79,7 @@ async def receive(request: Request) -> Response:
                 raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
             if await instances.is_blocked(session, host_of(actor)):
                 raise Refusal(403, f"le domaine {host_of(actor)} est bloqué", activity)
-            fetch = await fetcher(request.app, session)
+            fetch = await instance_fetcher(request.app, session)
             try:
                 verified = await verify_request(
                     request.method,

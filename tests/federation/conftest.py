@@ -1,27 +1,126 @@
-"""Several Maillage instances in one process: each its own database, app and worker, all
-talking through httpx mounted over their ASGI apps (no sockets).
-
-`network` gives a `Network` of three instances: a commune, its région and a national
-directory, each on the backend the session is parametrized with.
-"""
+"""Fixtures of the federation tests: URLs, key pairs, initiatives, a peer over ASGI."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from bovine.crypto.types import CryptographicSecret
 
+from directory import initiatives
 from directory.db import Database
+from directory.initiatives import Author
+from directory.models import Initiative, Relation
 from federation.http import HttpxClient
+from federation.keys import generate_key_pair
+from federation.urls import Urls
 from federation.worker import Worker, run_all_until_idle
 from tests.conftest import _drop_postgres_database, _empty, _postgres_database
 from tests.federation.peers import Clock, Peer
 from web.app import create_app
 from web.migrate import upgrade
 from web.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ADMIN = Author(None, "test")
+
+REPAIR_CAFE: dict[str, Any] = {
+    "name": "Repair café de Rezé",
+    "summary": "Réparer ensemble petits appareils et vélos",
+    "description": "Chaque **premier samedi**, des bénévoles réparent avec vous.\n\n"
+    "Plus d'infos sur [le site](https://repair.example.org).",
+    "themes": ["reemploi-reparation", "solidarite-entraide"],
+    "actor_kinds": ["association", "collectif-habitants"],
+    "needs": ["precarite-energetique", "isolement"],
+    "street": "12 rue de la Commune",
+    "postal_code": "44400",
+    "city": "Rezé",
+    "insee_code": "44143",
+    "latitude": 47.19,
+    "longitude": -1.56,
+    "website": "https://repair.example.org",
+    "email": "contact@repair.example.org",
+    "phone": "02 40 00 00 00",
+    "fediverse": "@repair@mastodon.example",
+    "social_links": ["https://social.example/repair"],
+    "opening_hours": "Sa 10:00-12:00",
+    "image_url": "https://repair.example.org/photo.jpg",
+    "same_as": ["https://national.example/initiatives/repair-cafe-de-reze"],
+}
+
+
+def fixture_json(name: str) -> dict[str, Any]:
+    """A real-world document shape stored under tests/federation/fixtures."""
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture
+def urls(settings: Settings) -> Urls:
+    return Urls.of(settings)
+
+
+@pytest.fixture(scope="session")
+def key_pairs() -> list[tuple[str, str]]:
+    """A few RSA-2048 key pairs (public PEM, private PEM), made once per session."""
+    return [generate_key_pair() for _ in range(3)]
+
+
+@pytest.fixture
+def peer_key(key_pairs) -> tuple[str, CryptographicSecret]:
+    """A peer actor's key: (public PEM, secret with keyId https://peer.test/users/alice#main-key)."""
+    public, private = key_pairs[0]
+    return public, CryptographicSecret.from_pem("https://peer.test/users/alice#main-key", private)
+
+
+@pytest.fixture
+def make_initiative(session) -> Callable[..., Any]:
+    """Create an initiative (published unless told otherwise) from REPAIR_CAFE plus changes."""
+
+    async def make(state: str = "published", **changes: Any) -> Initiative:
+        data = {**REPAIR_CAFE, **changes}
+        initiative = await initiatives.create_initiative(
+            session,
+            data,
+            author=ADMIN,
+            moderation_state=state,
+            proposer_email="proposer-secret@example.org",
+        )
+        initiative.moderation_note = "note-de-moderation-secrete"
+        await session.flush()
+        return initiative
+
+    return make
+
+
+@pytest.fixture
+async def repair_cafe(make_initiative, session) -> Initiative:
+    """A published initiative with every field filled and one relation."""
+    initiative = await make_initiative()
+    session.add(
+        Relation(
+            initiative_id=initiative.id,
+            target_uri="https://other.example/initiatives/atelier-velo",
+            kind="partner",
+        )
+    )
+    await session.commit()
+    return initiative
+
+
+@pytest.fixture
+async def peer_client(app, settings: Settings) -> AsyncIterator[HttpxClient]:
+    """An HttpxClient that reaches our app at its base URL (a peer talking to us)."""
+    client = HttpxClient({settings.base_url: httpx.ASGITransport(app=app)})
+    yield client
+    await client.close()
+
+
+# --- Several instances, recording peers (the federation flow tests). ---------------------
 
 NAMES = ("commune", "region", "national")
 
@@ -92,7 +191,9 @@ def instance_settings(name: str, url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def network(instance_urls: dict[str, str], tmp_path: Path) -> AsyncIterator[Network]:
+async def network(
+    instance_urls: dict[str, str], tmp_path: Path, pooled_actor_keys: None
+) -> AsyncIterator[Network]:
     """Three fresh instances wired to each other through ASGI mounts."""
     net = Network()
     for name, url in instance_urls.items():
@@ -130,7 +231,7 @@ def key_pool() -> list[tuple[str, str]]:
     return [generate_key_pair() for _ in range(KEY_POOL_SIZE)]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def pooled_actor_keys(key_pool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Our actors get keys from the pool (distinct per actor within an instance)."""
     import itertools
@@ -156,7 +257,9 @@ async def peer(key_pool) -> Peer:
 
 
 @pytest.fixture
-async def wired(app, settings: Settings, db: Database, peer, clock) -> AsyncIterator[Worker]:
+async def wired(
+    app, settings: Settings, db: Database, peer, clock, pooled_actor_keys: None
+) -> AsyncIterator[Worker]:
     """Our app and the peer reach each other; returns our worker (driven by `clock`)."""
     from federation import keys
 

@@ -19,7 +19,7 @@ from federation.fetch import FetchError
 from federation.following import follow, resolve_target, unfollow
 from federation.http import AiohttpClient
 from federation.worker import Worker
-from web.federation_context import http_client
+from web.activitypub import http_client
 from web.settings import Settings
 
 log = logging.getLogger("maillage.worker")
