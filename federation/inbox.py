@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -123,29 +123,32 @@ class InboxProcessor:
             state, reason = "refused", _reason(exc)
         except Ignored as exc:
             state, reason = "ignored", str(exc)
-        except (FetchError, NetworkError) as exc:
-            async with self.db.session() as session:
-                await inbox_store.retry_item(
-                    session,
-                    item_id,
-                    _reason(exc),
-                    attempts=attempts + 1,
-                    when=self.clock() + backoff(attempts + 1),
-                )
+        except FetchError as exc:
+            if not isinstance(exc.__cause__, NetworkError) and exc.status is None:
+                # The peer answered, but against the rules (id, type, size): no retry.
+                state, reason = "refused", _reason(exc)
+            else:
+                await self._retry(item_id, _reason(exc), attempts)
+                return
+        except NetworkError as exc:
+            await self._retry(item_id, _reason(exc), attempts)
             return
         except Exception as exc:  # a bug must not lose the item: recorded, retried, logged
             log.exception("inbox item %s failed", item_id)
-            async with self.db.session() as session:
-                await inbox_store.retry_item(
-                    session,
-                    item_id,
-                    f"{type(exc).__name__}: {exc}",
-                    attempts=attempts + 1,
-                    when=self.clock() + timedelta(minutes=5),
-                )
+            await self._retry(item_id, f"{type(exc).__name__}: {exc}", attempts)
             return
         async with self.db.session() as session:
             await inbox_store.finish_item(session, item_id, state, reason, now=self.clock())
+
+    async def _retry(self, item_id: int, error: str, attempts: int) -> None:
+        async with self.db.session() as session:
+            await inbox_store.retry_item(
+                session,
+                item_id,
+                error,
+                attempts=attempts + 1,
+                when=self.clock() + backoff(attempts + 1),
+            )
 
     async def apply(
         self, session: AsyncSession, activity: dict[str, Any], recipient: str = ""

@@ -19,8 +19,7 @@ from federation import inbox_store, instances, keys
 from federation.parse import ParseError, parse_activity
 from federation.signatures import SignatureError, verify_request
 from federation.urls import host_of
-from web.activitypub import instance_fetcher
-from web.federation_context import cached_key_resolver
+from web.federation_context import cached_key_resolver, inbox_fetcher
 
 
 class Refusal(Exception):
@@ -79,7 +78,7 @@ async def receive(request: Request) -> Response:
                 raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
             if await instances.is_blocked(session, host_of(actor)):
                 raise Refusal(403, f"le domaine {host_of(actor)} est bloqué", activity)
-            fetch = await instance_fetcher(request.app, session)
+            fetch = await inbox_fetcher(request.app, session)
             try:
                 verified = await verify_request(
                     request.method,
