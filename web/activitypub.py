@@ -370,7 +370,7 @@ async def outbox(request: Request) -> Response:
             )
         before = _cursor(request)
         rows = await collections.published_local_before(
-            session, before_id=before, theme_id=theme_id
+            session, before_id=before, theme_id=theme_id, limit=collections.PAGE_SIZE
         )
         actor_id = urls.actor(actor.name)
         items = []
@@ -462,7 +462,9 @@ async def initiatives_collection(request: Request) -> Response:
                 collection_id, total=total, first=_page_url(collection_id, None)
             )
         after = _cursor(request)
-        rows = await collections.published_local_after(session, after_id=after or 0)
+        rows = await collections.published_local_after(
+            session, after_id=after or 0, limit=collections.PAGE_SIZE
+        )
         items = [
             render.render_initiative(
                 initiative,

@@ -120,6 +120,18 @@ async def peer_client(app, settings: Settings) -> AsyncIterator[HttpxClient]:
     await client.close()
 
 
+@pytest.fixture
+def net_settings(tmp_path: Path) -> Settings:
+    """Settings for tests that touch no database (so they run once, not per backend)."""
+    return Settings(
+        data_dir=tmp_path,
+        base_url="https://maillage.test",
+        secret_key="test-secret-key-not-for-production",
+        territory_username="loire-atlantique",
+        allow_private_addresses=True,
+    )
+
+
 # --- Several instances, recording peers (the federation flow tests). ---------------------
 
 NAMES = ("commune", "region", "national")
