@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,9 @@ from directory.models import Initiative, Relation
 from federation.http import HttpxClient
 from federation.keys import generate_key_pair
 from federation.urls import Urls
-from federation.worker import Worker, run_all_until_idle
-from tests.conftest import _drop_postgres_database, _empty, _postgres_database
-from tests.federation.peers import Clock, Peer
-from web.app import create_app
+from federation.worker import Worker
+from tests.conftest import _drop_postgres_database, _postgres_database
+from tests.federation.peers import Clock, Network, Peer, in_process_network
 from web.migrate import upgrade
 from web.settings import Settings
 
@@ -158,76 +156,13 @@ async def instance_urls(
                 await _drop_postgres_database(url)
 
 
-@dataclass
-class Instance:
-    name: str
-    settings: Settings
-    db: Database
-    app: object
-    worker: Worker | None = None
-    client: httpx.AsyncClient | None = None
-
-    @property
-    def base(self) -> str:
-        return self.settings.base_url
-
-    @property
-    def host(self) -> str:
-        return self.settings.host
-
-
-@dataclass
-class Network:
-    instances: dict[str, Instance] = field(default_factory=dict)
-    http: HttpxClient | None = None
-
-    def __getitem__(self, name: str) -> Instance:
-        return self.instances[name]
-
-    async def settle(self) -> int:
-        """Run every worker until nobody has anything left to do."""
-        return await run_all_until_idle([i.worker for i in self.instances.values()])
-
-
-def instance_settings(name: str, url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / name,
-        database_url=url,
-        base_url=f"https://{name}.test",
-        secret_key=f"secret-{name}",
-        territory_name=name.capitalize(),
-        territory_kind="commune",
-        territory_username=name,
-        allow_private_addresses=True,
-    )
-
-
 @pytest.fixture
 async def network(
     instance_urls: dict[str, str], tmp_path: Path, pooled_actor_keys: None
 ) -> AsyncIterator[Network]:
     """Three fresh instances wired to each other through ASGI mounts."""
-    net = Network()
-    for name, url in instance_urls.items():
-        db = Database(url)
-        await _empty(db)
-        settings = instance_settings(name, url, tmp_path)
-        net.instances[name] = Instance(name, settings, db, create_app(settings, database=db))
-    mounts = {i.base: i.app for i in net.instances.values()}
-    net.http = HttpxClient(mounts)
-    for instance in net.instances.values():
-        instance.app.state.http = net.http
-        instance.worker = Worker(instance.settings, instance.db, net.http)
-        instance.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=instance.app), base_url=instance.base
-        )
-    try:
+    async with in_process_network(instance_urls, tmp_path) as net:
         yield net
-    finally:
-        for instance in net.instances.values():
-            await instance.client.aclose()
-            await instance.db.dispose()
-        await net.http.close()
 
 
 # --- Keys: a pool made once per session (RSA-2048 generation costs ~0.1 s per actor, and

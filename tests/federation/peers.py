@@ -1,10 +1,15 @@
-"""A recording peer for federation tests: an ASGI app with an actor, an inbox that
-verifies our signatures, and a switchable answer (500 until told to recover, ...)."""
+"""Helpers of the federation tests: a recording peer (an ASGI app with an actor and an
+inbox that verifies our signatures, answering 500 until told to recover...), a clock
+tests move forward, and networks of Maillage instances (in process, or on loopback)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,7 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from directory.db import Database
+from federation.http import HttpxClient
 from federation.signatures import PublicKey, SignatureError, sign_request, verify_request
+from federation.worker import Worker, run_all_until_idle
+from tests.conftest import _empty
+from web.app import create_app
+from web.settings import Settings
 
 AS = "application/activity+json"
 
@@ -127,3 +138,112 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@dataclass
+class Instance:
+    name: str
+    settings: Settings
+    db: Database
+    app: object
+    worker: Worker | None = None
+
+    @property
+    def base(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def host(self) -> str:
+        return self.settings.host
+
+
+@dataclass
+class Network:
+    instances: dict[str, Instance] = field(default_factory=dict)
+    http: HttpxClient | None = None
+
+    def __getitem__(self, name: str) -> Instance:
+        return self.instances[name]
+
+    async def settle(self) -> int:
+        """Run every worker until nobody has anything left to do."""
+        return await run_all_until_idle([i.worker for i in self.instances.values()])
+
+
+def instance_settings(name: str, url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / name,
+        database_url=url,
+        base_url=f"https://{name}.test",
+        secret_key=f"secret-{name}",
+        territory_name=name.capitalize(),
+        territory_kind="commune",
+        territory_username=name,
+        allow_private_addresses=True,
+    )
+
+
+@asynccontextmanager
+async def in_process_network(urls: dict[str, str], tmp_path: Path) -> AsyncIterator[Network]:
+    """Instances named after `urls`' keys, at https://{name}.test, talking over ASGI."""
+    net = Network()
+    for name, url in urls.items():
+        db = Database(url)
+        await _empty(db)
+        settings = instance_settings(name, url, tmp_path)
+        net.instances[name] = Instance(name, settings, db, create_app(settings, database=db))
+    net.http = HttpxClient({i.base: i.app for i in net.instances.values()})
+    for instance in net.instances.values():
+        instance.app.state.http = net.http
+        instance.worker = Worker(instance.settings, instance.db, net.http)
+    try:
+        yield net
+    finally:
+        for instance in net.instances.values():
+            await instance.db.dispose()
+        await net.http.close()
+
+
+@asynccontextmanager
+async def loopback_network(urls: dict[str, str], tmp_path: Path) -> AsyncIterator[Network]:
+    """The same instances served by uvicorn on 127.0.0.1 ports, reached with aiohttp."""
+    import socket
+
+    import uvicorn
+
+    from federation.http import AiohttpClient
+
+    net = Network()
+    servers: list[tuple[uvicorn.Server, asyncio.Task]] = []
+    client = AiohttpClient(allow_private_addresses=True)
+    try:
+        for name, url in urls.items():
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            db = Database(url)
+            await _empty(db)
+            settings = instance_settings(name, url, tmp_path).with_(
+                base_url=f"http://127.0.0.1:{port}"
+            )
+            app = create_app(settings, database=db)
+            app.state.http = client
+            config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="none")
+            server = uvicorn.Server(config)
+            servers.append((server, asyncio.create_task(server.serve(sockets=[sock]))))
+            instance = Instance(name, settings, db, app, Worker(settings, db, client))
+            net.instances[name] = instance
+        for server, _task in servers:
+            while not server.started:  # noqa: ASYNC110 (uvicorn offers no start-up event)
+                await asyncio.sleep(0.01)  # start-up of a real server, not a test wait
+        net.http = None
+        yield net
+    finally:
+        for server, _task in servers:
+            server.should_exit = True
+        for _server, task in servers:
+            await task
+        await client.close()
+        for instance in net.instances.values():
+            await instance.db.dispose()

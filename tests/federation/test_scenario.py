@@ -10,6 +10,7 @@ from directory.initiatives import Author
 from directory.models import Initiative
 from federation import follows, instances
 from federation.following import follow
+from tests.federation.peers import loopback_network
 
 ADMIN = Author(None, "test")
 JARDIN = {
@@ -41,6 +42,16 @@ async def _remote(instance, uri: str) -> Initiative | None:
 
 
 async def test_initiative_travels_commune_region_national(network):
+    await initiative_travels(network)
+
+
+async def test_initiative_travels_over_real_http(instance_urls, tmp_path, pooled_actor_keys):
+    """The same scenario with uvicorn on loopback and the aiohttp client."""
+    async with loopback_network(instance_urls, tmp_path) as network:
+        await initiative_travels(network)
+
+
+async def initiative_travels(network) -> None:
     commune, region, national = network["commune"], network["region"], network["national"]
     # Given an initiative the commune published before anyone followed it
     await _create(
@@ -57,21 +68,21 @@ async def test_initiative_travels_commune_region_national(network):
         assert following.backfill_state == "done" and following.backfill_count == 1
     async with commune.db.session() as session:
         (follower,) = await follows.followers_of(session, "commune")
-        assert follower.remote_actor_uri == "https://region.test/actors/region"
-    old = await _remote(region, "https://commune.test/initiatives/repair-cafe-des-ponts")
-    assert old is not None and old.origin == "commune.test"
+        assert follower.remote_actor_uri == f"{region.base}/actors/region"
+    old = await _remote(region, f"{commune.base}/initiatives/repair-cafe-des-ponts")
+    assert old is not None and old.origin == commune.host
     assert old.moderation_state == "published"
 
     # When the commune publishes a new initiative
     await _create(commune, JARDIN)
     await network.settle()
-    uri = "https://commune.test/initiatives/jardin-partage-des-ponts"
+    uri = f"{commune.base}/initiatives/jardin-partage-des-ponts"
     # Then the région has it from the commune, and the national directory through the région
     at_region = await _remote(region, uri)
     at_national = await _remote(national, uri)
-    assert at_region is not None and at_region.via == ["commune.test"]
-    assert at_national is not None and at_national.origin == "commune.test"
-    assert at_national.via == ["commune.test", "region.test"]
+    assert at_region is not None and at_region.via == [commune.host]
+    assert at_national is not None and at_national.origin == commune.host
+    assert at_national.via == [commune.host, region.host]
     assert at_national.moderation_state == "published"
     assert [t.slug for t in at_national.themes] == ["alimentation"]
     # (the older, backfilled one travelled on too)
