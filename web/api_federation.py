@@ -77,12 +77,11 @@ async def list_instances(request: Request) -> Response:
 
 async def set_trust(request: Request) -> Response:
     """PUT {"trust": "publish" | "hold" | "block"} for one instance."""
-    data = await _body(request)
-    trust = data.get("trust")
-    if trust not in TRUST_POLICIES:
-        raise ValidationError({"trust": f"attendu : {', '.join(TRUST_POLICIES)}"})
     async with _db(request).session() as session:
         await require_role(request, session, "admin")
+        trust = (await _body(request)).get("trust")
+        if trust not in TRUST_POLICIES:
+            raise ValidationError({"trust": f"attendu : {', '.join(TRUST_POLICIES)}"})
         instance = await instances.set_trust(session, request.path_params["host"], trust)
         body = {"host": instance.host, "trust": instance.trust}
     return JSONResponse(body)
@@ -104,17 +103,17 @@ async def list_blocks(request: Request) -> Response:
 
 async def add_block(request: Request) -> Response:
     """POST {"domain": ..., "reason": ...}: the domain and its subdomains are refused."""
-    data = await _body(request)
-    domain, reason = data.get("domain"), data.get("reason", "")
-    errors = {}
-    if not isinstance(domain, str) or not domain.strip():
-        errors["domain"] = "obligatoire"
-    if not isinstance(reason, str) or len(reason) > 1000:
-        errors["reason"] = "un texte de 1000 caractères au plus"
-    if errors:
-        raise ValidationError(errors)
     async with _db(request).session() as session:
         await require_role(request, session, "admin")
+        data = await _body(request)
+        domain, reason = data.get("domain"), data.get("reason", "")
+        errors = {}
+        if not isinstance(domain, str) or not domain.strip():
+            errors["domain"] = "obligatoire"
+        if not isinstance(reason, str) or len(reason) > 1000:
+            errors["reason"] = "un texte de 1000 caractères au plus"
+        if errors:
+            raise ValidationError(errors)
         block = await instances.block_domain(session, domain, reason)
         body = {"domain": block.domain, "reason": block.reason}
     return JSONResponse(body, status_code=201)
