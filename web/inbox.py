@@ -92,8 +92,6 @@ async def receive(request: Request) -> Response:
             owner = verified.owner
             if owner != actor:
                 raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
-            if await instances.is_blocked(session, host_of(owner)):
-                raise Refusal(403, f"le domaine {host_of(owner)} est bloqué", activity)
             await inbox_store.store_item(
                 session, activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
             )
