@@ -114,3 +114,11 @@ def run_processes(target: Callable, args_list: list[tuple]) -> list:
     for process in processes:
         process.join(30)
     return collected
+
+
+def app_from_env():
+    """A Maillage app from MAILLAGE_* variables (uvicorn factory for the benchmarks)."""
+    from web.app import create_app
+    from web.settings import Settings
+
+    return create_app(Settings.from_env())

@@ -79,10 +79,9 @@ def via_path(origin: str, announced_via: Any, announcer: str) -> list[str]:
     return path[:10]
 
 
-async def initiative_data(session: AsyncSession, page: dict[str, Any]) -> dict[str, Any]:
-    """The domain's fields from a remote `Page` (themes mapped by IRI onto ours)."""
-    themes = {iri: slug for iri, slug in await session.execute(select(Theme.iri, Theme.slug))}
-    return parse_initiative(page, theme_slugs_by_iri=themes).values
+async def theme_slugs_by_iri(session: AsyncSession) -> dict[str, str]:
+    """Our themes (core and local) by IRI, to read remote initiatives' themes."""
+    return {iri: slug for iri, slug in await session.execute(select(Theme.iri, Theme.slug))}
 
 
 class InboxProcessor:
@@ -260,12 +259,22 @@ class InboxProcessor:
         origin: str,
         via: list[str],
         state: str,
+        *,
+        themes: dict[str, str] | None = None,
+        known: dict[str, Initiative] | None = None,
     ) -> tuple[Initiative, bool]:
-        """Create or update the local copy of a remote initiative; (initiative, created)."""
+        """Create or update the local copy of a remote initiative; (initiative, created).
+
+        A batch (backfill) passes the theme map and the rows it already looked up by uri.
+        """
         uri = ref(page.get("id"))
-        data = await initiative_data(session, page)
+        themes = themes if themes is not None else await theme_slugs_by_iri(session)
+        data = parse_initiative(page, theme_slugs_by_iri=themes).values
         author = Author(None, f"federation:{origin}")
-        existing = await directory.get_by_uri(session, uri)
+        if known is None:
+            existing = await directory.get_by_uri(session, uri)
+        else:
+            existing = known.get(uri)
         if existing is not None:
             if existing.origin != origin:
                 raise Refused(f"{uri} appartient à {existing.origin or 'cette instance'}")
