@@ -7,17 +7,24 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from directory.models import Initiative, InitiativeTheme, Person, Relation
+from directory.models import Initiative, InitiativeTheme, Person, Relation, Theme
 from federation.flow_models import Follower, Following
 
 PAGE_SIZE = 50
 FEATURED_SIZE = 5
 
+# What rendering reads: themes with their core theme (Theme.parent is self-referential, so
+# its lazy="joined" does not reach through Initiative.themes; async cannot lazy-load).
+RENDER_OPTIONS = (selectinload(Initiative.themes).selectinload(Theme.parent),)
+
 
 def _published_local(theme_id: int | None = None):
-    query = select(Initiative).where(
-        Initiative.origin.is_(None), Initiative.moderation_state == "published"
+    query = (
+        select(Initiative)
+        .where(Initiative.origin.is_(None), Initiative.moderation_state == "published")
+        .options(*RENDER_OPTIONS)
     )
     if theme_id is not None:
         query = query.where(
@@ -30,7 +37,12 @@ def _published_local(theme_id: int | None = None):
 
 async def count_published_local(session: AsyncSession, *, theme_id: int | None = None) -> int:
     """How many of our initiatives are published (optionally within one theme)."""
-    query = _published_local(theme_id).with_only_columns(func.count()).order_by(None)
+    query = (
+        _published_local(theme_id)
+        .options()
+        .with_only_columns(func.count(Initiative.id))
+        .order_by(None)
+    )
     return int((await session.execute(query)).scalar_one())
 
 
@@ -79,3 +91,20 @@ async def count_following(session: AsyncSession) -> int:
 async def count_people(session: AsyncSession) -> int:
     query = select(func.count()).select_from(Person).where(Person.active.is_(True))
     return int((await session.execute(query)).scalar_one())
+
+
+async def theme_slugs_by_iri(session: AsyncSession) -> dict[str, str]:
+    """Every theme IRI we know (core and local) to its slug: what parse_initiative needs."""
+    rows = (await session.execute(select(Theme.iri, Theme.slug))).all()
+    return {iri: slug for iri, slug in rows}
+
+
+async def initiative_for_render(session: AsyncSession, initiative_id: int) -> Initiative | None:
+    """An initiative with what rendering needs loaded (themes and their core themes)."""
+    query = (
+        select(Initiative)
+        .where(Initiative.id == initiative_id)
+        .options(*RENDER_OPTIONS)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()

@@ -10,6 +10,7 @@ each other without sockets in tests.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import ssl
@@ -52,7 +53,7 @@ class PublicOnlyResolver(AbstractResolver):
         results = await self._inner.resolve(host, port, family)
         public = [r for r in results if is_public_address(r["host"])]
         if not public:
-            raise OSError(f"{host} resolves to no public address")
+            raise OSError(errno.EACCES, f"{host} resolves to no public address")
         return public
 
     async def close(self) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from directory.models import Initiative, Relation, Theme
+from directory.records import public_record
 from directory.vocabulary import THEME_IRI_PREFIX
 from federation.content import markdown_to_html
 from federation.models import INSTANCE, TERRITORY, THEME, LocalActor
@@ -32,8 +33,9 @@ MAILLAGE_TERMS: dict[str, Any] = {
     "Hashtag": "as:Hashtag",
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "discoverable": "toot:discoverable",
-    "PropertyValue": "schema:PropertyValue",
-    "value": "schema:value",
+    # Mastodon's (and so Fedify's) IRIs for profile fields use "http://schema.org#".
+    "PropertyValue": "http://schema.org#PropertyValue",
+    "value": "http://schema.org#value",
     "PostalAddress": "schema:PostalAddress",
     "address": "schema:address",
     "streetAddress": "schema:streetAddress",
@@ -87,73 +89,71 @@ def _core_theme(theme: Theme) -> Theme:
     return theme if theme.is_core or theme.parent is None else theme.parent
 
 
-def theme_iris(themes: Iterable[Theme]) -> list[str]:
+def hashtags(themes: Iterable[Theme], urls: Urls) -> list[dict[str, str]]:
+    """One `Hashtag` per theme (a sub-theme without its own tag uses its core theme's)."""
+    return _hashtag_objects((t.hashtag or _core_theme(t).hashtag for t in themes), urls)
+
+
+def _hashtag_objects(tags: Iterable[str], urls: Urls) -> list[dict[str, str]]:
+    found: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for tag in tags:
+        if tag and tag.lower() not in seen:
+            seen.add(tag.lower())
+            found.append({"type": "Hashtag", "href": urls.tag(tag), "name": f"#{tag}"})
+    return found
+
+
+def _theme_iris(themes: Sequence[dict[str, Any]]) -> list[str]:
     """Each theme's IRI, and the core theme's IRI of each local sub-theme (deduplicated)."""
     iris: list[str] = []
     for theme in themes:
-        for iri in (theme.iri, _core_theme(theme).iri):
+        for iri in (theme["iri"], THEME_IRI_PREFIX + theme["core"]):
             if iri not in iris:
                 iris.append(iri)
     return iris
 
 
-def hashtags(themes: Iterable[Theme], urls: Urls) -> list[dict[str, str]]:
-    """One `Hashtag` per theme (a sub-theme without its own tag uses its core theme's)."""
-    tags: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for theme in themes:
-        tag = theme.hashtag or _core_theme(theme).hashtag
-        if tag and tag.lower() not in seen:
-            seen.add(tag.lower())
-            tags.append({"type": "Hashtag", "href": urls.tag(tag), "name": f"#{tag}"})
-    return tags
-
-
-def summary_line(initiative: Initiative, lang: str = "fr") -> str:
+def summary_line(record: dict[str, Any], lang: str = "fr") -> str:
     """The one line Mastodon shows: themes · commune."""
-    labels = ", ".join(dict.fromkeys(t.label(lang) for t in initiative.themes))
-    return " · ".join(part for part in (labels, initiative.city) if part)
+    labels = ", ".join(
+        dict.fromkeys(t["labels"].get(lang) or t["labels"]["fr"] for t in record["themes"])
+    )
+    return " · ".join(part for part in (labels, record["address"]["city"]) if part)
 
 
-def _location(initiative: Initiative) -> dict[str, Any] | None:
-    if initiative.latitude is None and not (initiative.city or initiative.street):
+def _location(record: dict[str, Any]) -> dict[str, Any] | None:
+    address = record["address"]
+    if record["latitude"] is None and not (address["city"] or address["street"]):
         return None
-    address = {
+    postal = {
         "type": "PostalAddress",
-        "streetAddress": initiative.street or None,
-        "postalCode": initiative.postal_code or None,
-        "addressLocality": initiative.city or None,
+        "streetAddress": address["street"] or None,
+        "postalCode": address["postal_code"] or None,
+        "addressLocality": address["city"] or None,
         "addressCountry": "FR",
     }
     place: dict[str, Any] = {
         "type": "Place",
-        "name": ", ".join(p for p in (initiative.street, initiative.city) if p) or initiative.name,
-        "address": {k: v for k, v in address.items() if v is not None},
+        "name": ", ".join(p for p in (address["street"], address["city"]) if p) or record["name"],
+        "address": {k: v for k, v in postal.items() if v is not None},
     }
-    if initiative.latitude is not None and initiative.longitude is not None:
-        place["latitude"] = initiative.latitude
-        place["longitude"] = initiative.longitude
+    if record["latitude"] is not None and record["longitude"] is not None:
+        place["latitude"] = record["latitude"]
+        place["longitude"] = record["longitude"]
     return place
 
 
-def _contacts(initiative: Initiative) -> dict[str, Any]:
-    contacts = {
-        "website": initiative.website,
-        "email": initiative.email,  # the initiative's public address, not the proposer's
-        "telephone": initiative.phone,
-        "fediverse": initiative.fediverse,
-        "socialLinks": list(initiative.social_links or []),
+def _contacts(record: dict[str, Any]) -> dict[str, Any]:
+    contacts = record["contacts"]
+    found = {
+        "website": contacts["website"],
+        "email": contacts["email"],  # the initiative's public address, not the proposer's
+        "telephone": contacts["phone"],
+        "fediverse": contacts["fediverse"],
+        "socialLinks": list(contacts["social_links"]),
     }
-    return {k: v for k, v in contacts.items() if v}
-
-
-def _content(initiative: Initiative) -> str:
-    parts = []
-    if initiative.summary:
-        parts.append(markdown_to_html(initiative.summary))
-    if initiative.description:
-        parts.append(markdown_to_html(initiative.description))
-    return "\n".join(p for p in parts if p)
+    return {k: v for k, v in found.items() if v}
 
 
 def render_initiative(
@@ -164,44 +164,53 @@ def render_initiative(
     relations: Sequence[Relation] = (),
     with_context: bool = True,
 ) -> dict[str, Any]:
-    """One of our published initiatives as a `Page` (DESIGN.md section 4)."""
+    """One of our published initiatives as a `Page` (DESIGN.md section 4).
+
+    Built from directory.records.public_record, the one public shape of an initiative,
+    so nothing private (proposer, moderation notes) can reach it. Load the initiative with
+    collections.RENDER_OPTIONS (themes and their core themes).
+    """
+    record = public_record(initiative, base_url=settings.base_url)
     territory = urls.actor(settings.territory_username)
     uri = urls.initiative_uri(initiative)
+    content = "\n".join(
+        part for part in (markdown_to_html(record["summary"]), record["description_html"]) if part
+    )
     page: dict[str, Any] = {
         "id": uri,
         "type": "Page",
-        "name": initiative.name,
-        "summary": summary_line(initiative, settings.default_language),
-        "content": _content(initiative),
+        "name": record["name"],
+        "summary": summary_line(record, settings.default_language),
+        "content": content,
         "mediaType": "text/html",
-        "source": {"content": initiative.description, "mediaType": "text/markdown"},
-        "abstract": initiative.summary,
+        "source": {"content": record["description"], "mediaType": "text/markdown"},
+        "abstract": record["summary"],
         "url": uri,
         "attributedTo": territory,
         "audience": territory,
         "to": [PUBLIC],
         "cc": [urls.followers(settings.territory_username)],
-        "published": iso(initiative.published_at or initiative.created_at),
-        "updated": iso(initiative.updated_at),
-        "tag": hashtags(initiative.themes, urls),
-        "themes": theme_iris(initiative.themes),
-        "actorKinds": sorted(initiative.actor_kinds),
-        "needs": sorted(initiative.needs),
-        "status": initiative.status,
-        "contacts": _contacts(initiative),
-        "sameAs": list(initiative.same_as or []),
+        "published": record["published"] or record["created"],
+        "updated": record["updated"],
+        "tag": _hashtag_objects((t["hashtag"] for t in record["themes"]), urls),
+        "themes": _theme_iris(record["themes"]),
+        "actorKinds": sorted(record["actor_kinds"]),
+        "needs": sorted(record["needs"]),
+        "status": record["status"],
+        "contacts": _contacts(record),
+        "sameAs": list(record["same_as"]),
         "relations": [{"relationKind": r.kind, "relatedTo": r.target_uri} for r in relations],
         "license": settings.licence_url,
     }
-    if initiative.opening_hours:
-        page["openingHours"] = initiative.opening_hours
-    if initiative.insee_code:
-        page["inseeCode"] = initiative.insee_code
-    location = _location(initiative)
+    if record["opening_hours"]:
+        page["openingHours"] = record["opening_hours"]
+    if record["address"]["insee_code"]:
+        page["inseeCode"] = record["address"]["insee_code"]
+    location = _location(record)
     if location is not None:
         page["location"] = location
-    if initiative.image_url:
-        page["image"] = {"type": "Image", "url": initiative.image_url}
+    if record["image"]:
+        page["image"] = {"type": "Image", "url": record["image"]}
     if with_context:
         page = {"@context": CONTEXT, **page}
     return page

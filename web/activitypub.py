@@ -531,8 +531,12 @@ async def activitypub_response(request: Request, initiative: Initiative) -> Resp
             )
         if initiative.moderation_state != "published":
             return _problem(404, "initiative inconnue")
-        relations = await collections.relations_of(session, initiative.id)
-    return as2(request, render.render_initiative(initiative, urls, settings, relations=relations))
+        loaded = await collections.initiative_for_render(session, initiative.id)
+        if loaded is None:
+            return _problem(404, "initiative inconnue")
+        relations = await collections.relations_of(session, loaded.id)
+        body = render.render_initiative(loaded, urls, settings, relations=relations)
+    return as2(request, body)
 
 
 async def initiative_as2(request: Request) -> Response:

@@ -345,3 +345,36 @@ async def test_authorized_fetch_keeps_discovery_and_actors_public(locked_client,
         "https://maillage.test/actors/loire-atlantique", key=peer_key[1]
     )
     assert signed.status == 200
+
+
+async def test_rfc9421_signed_get_is_a_401_not_a_500(locked_client):
+    client = locked_client._client
+    response = await client.get(
+        "https://maillage.test/actors/loire-atlantique/outbox",
+        headers={
+            "Signature-Input": 'sig1=("@method" "@target-uri");created=1;keyid="https://peer.test/k"',
+            "Signature": "sig1=:aGVsbG8=:",
+        },
+    )
+    assert response.status_code == 401 and "RFC 9421" in response.json()["error"]
+
+
+async def test_initiative_with_a_local_sub_theme_is_served(client, make_initiative, session):
+    from directory.themes import add_local_theme
+
+    local = await add_local_theme(
+        session,
+        label_fr="Jardins partagés",
+        parent_slug="alimentation",
+        iri_base="https://maillage.test",
+    )
+    await make_initiative(name="Jardin du Sillon", themes=[local.slug])
+    await session.commit()
+
+    page = (await client.get("/initiatives/jardin-du-sillon", headers=AP)).json()
+    collection = (
+        await client.get("/actors/loire-atlantique/initiatives?page=true", headers=AP)
+    ).json()
+
+    assert "urn:maillage:theme:alimentation" in page["themes"]
+    assert collection["orderedItems"][0]["tag"][0]["name"] == "#AlimentationLocale"

@@ -225,3 +225,19 @@ def test_hostile_page_content_is_sanitized_and_bounded():
 def test_unusable_objects(document, reason):
     with pytest.raises(ParseError, match=reason):
         parse_initiative(document, theme_slugs_by_iri=THEMES)
+
+
+async def test_theme_map_covers_core_and_local_themes(session):
+    from directory.themes import add_local_theme
+    from federation.collections import theme_slugs_by_iri
+
+    local = await add_local_theme(
+        session,
+        label_fr="Jardins partagés",
+        parent_slug="alimentation",
+        iri_base="https://maillage.test",
+    )
+    mapping = await theme_slugs_by_iri(session)
+
+    assert mapping["urn:maillage:theme:alimentation"] == "alimentation"
+    assert mapping[local.iri] == local.slug and len(mapping) == 15

@@ -179,3 +179,28 @@ def test_context_document_lists_the_terms():
     for term in ("themes", "actorKinds", "needs", "contacts", "status", "sameAs", "relations",
                  "license", "PostalAddress", "PropertyValue", "initiatives"):  # fmt: skip
         assert term in terms
+
+
+async def test_local_sub_theme_travels_with_its_core_theme(
+    make_initiative, session, urls, settings
+):
+    from directory.themes import add_local_theme
+
+    local = await add_local_theme(
+        session,
+        label_fr="Jardins partagés",
+        parent_slug="alimentation",
+        iri_base="https://maillage.test",
+    )
+    created = await make_initiative(themes=[local.slug])
+    await session.commit()
+    session.expunge_all()
+    initiative = await collections.initiative_for_render(session, created.id)
+
+    page = render.render_initiative(initiative, urls, settings)
+
+    assert page["themes"] == [
+        "https://maillage.test/themes/jardins-partages",
+        "urn:maillage:theme:alimentation",
+    ]
+    assert [t["name"] for t in page["tag"]] == ["#AlimentationLocale"]
