@@ -20,6 +20,7 @@ from federation.following import follow, resolve_target, unfollow
 from federation.http import AiohttpClient
 from federation.worker import Worker
 from web.activitypub import http_client
+from web.commands import demo_federation
 from web.settings import Settings
 
 log = logging.getLogger("maillage.worker")
@@ -220,6 +221,7 @@ def inbox_command(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's subcommands; each sets `handler=` to a function(args) -> int."""
+    demo_federation.add_flag(subparsers)
 
     def add(name: str, summary: str, handler: Callable[[argparse.Namespace], int]):
         parser = subparsers.add_parser(name, help=summary, description=summary)
