@@ -222,14 +222,19 @@ async def candidates_for(session: AsyncSession, ids: Sequence[int]) -> list[Cand
     return list(pairs.values())
 
 
-async def find_all(session: AsyncSession, *, limit: int = 1000) -> list[Candidate]:
-    """Candidate pairs across the whole directory, most similar first (a grid, not n²)."""
+async def find_all(
+    session: AsyncSession, *, limit: int = 1000, among: set[int] | None = None
+) -> list[Candidate]:
+    """Candidate pairs across the whole directory, most similar first (a grid, not n²);
+    with `among`, only the pairs that involve one of those initiatives (just imported)."""
     rows = (
         await session.execute(select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES)))
     ).all()
     pairs: dict[tuple[int, int], Candidate] = {}
 
     def add(a: Any, b: Any, reason: str, km: float | None = None) -> None:
+        if among is not None and a.id not in among and b.id not in among:
+            return
         key = (min(a.id, b.id), max(a.id, b.id))
         candidate = pairs.setdefault(key, Candidate(*key))
         candidate.reasons.append(reason)

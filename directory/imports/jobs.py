@@ -28,7 +28,7 @@ log = logging.getLogger("maillage.imports")
 
 KINDS = ("gogocarto", "csv", "geojson")
 STALE_AFTER = timedelta(hours=2)  # a "running" job older than this died with its process
-DUPLICATE_CHECK_LIMIT = 2000  # new records checked for duplicates within the job itself
+DUPLICATE_REPORT_LIMIT = 500  # possible duplicates listed in a job's report
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -215,10 +215,11 @@ async def run_job(
                 progress=progress,
             )
             body = report.as_dict()
-            if report.created_ids and len(report.created_ids) <= DUPLICATE_CHECK_LIMIT:
-                pairs = await duplicates.candidates_for(session, report.created_ids)
-                body["possible_duplicates"] = [p.as_dict() for p in pairs[:500]]
-                body["possible_duplicates_count"] = len(pairs)
+            if report.created_ids:
+                pairs = await duplicates.find_all(
+                    session, among=set(report.created_ids), limit=DUPLICATE_REPORT_LIMIT
+                )
+                body["possible_duplicates"] = [p.as_dict() for p in pairs]
             job = await get_job(session, job_id)
             job.state = "done"
             job.processed = report.total
@@ -348,5 +349,10 @@ async def import_payload(
             person_id=person_id,
         )
     return await run_job(
-        db, job.id, geocoder=geocoder, data_dir=data_dir, on_progress=on_progress, max_bytes=max_bytes
+        db,
+        job.id,
+        geocoder=geocoder,
+        data_dir=data_dir,
+        on_progress=on_progress,
+        max_bytes=max_bytes,
     )

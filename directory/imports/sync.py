@@ -18,7 +18,8 @@ from itertools import islice
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import String, any_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import search
@@ -104,6 +105,14 @@ class SyncReport:
         }
 
 
+def _among(session: AsyncSession, column: Any, values: list[str]) -> Any:
+    """`column IN values`, as `= ANY(array)` on PostgreSQL: one parameter, not hundreds,
+    which asyncpg prepares much faster (10x on 500 values)."""
+    if session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
 def digest(values: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -146,6 +155,23 @@ async def sync_records(
     themes = {slug: tid for tid, slug in (await session.execute(select(Theme.id, Theme.slug)))}
     slugs = _Slugs(set(await session.scalars(select(Initiative.slug))))
     seen: dict[str, int] = {}
+    # Initiatives that carry this source's ids but were stored before import tracking
+    # existed (or by hand): matched by id, not duplicated. Usually none.
+    untracked = dict(
+        (
+            await session.execute(
+                select(Initiative.source_id, Initiative.id).where(
+                    Initiative.source == source_key,
+                    Initiative.id.not_in(
+                        select(ImportRecord.initiative_id).where(
+                            ImportRecord.source_key == source_key,
+                            ImportRecord.initiative_id.is_not(None),
+                        )
+                    ),
+                )
+            )
+        ).all()
+    )
     for chunk in _chunks(records, CHUNK):
         await _sync_chunk(
             session,
@@ -158,6 +184,7 @@ async def sync_records(
             themes=themes,
             slugs=slugs,
             seen=seen,
+            untracked=untracked,
             geocoder=geocoder,
         )
         # Keep memory flat over 100k records: nothing of a finished chunk stays in the session.
@@ -182,6 +209,7 @@ async def _sync_chunk(
     themes: dict[str, int],
     slugs: _Slugs,
     seen: dict[str, int],
+    untracked: dict[str, int],
     geocoder: Geocoder | None,
 ) -> None:
     report.total += len(chunk)
@@ -251,16 +279,9 @@ async def _sync_chunk(
                 ImportRecord.digest,
                 ImportRecord.vanished,
                 ImportRecord.initiative_id,
-            ).where(ImportRecord.source_key == source_key, ImportRecord.source_id.in_(ids))
-        )
-    }
-    # Initiatives that carry this source id but were stored before import tracking existed.
-    untracked = {
-        sid: iid
-        for iid, sid in await session.execute(
-            select(Initiative.id, Initiative.source_id).where(
-                Initiative.source == source_key,
-                Initiative.source_id.in_([i for i in ids if i not in existing]),
+            ).where(
+                ImportRecord.source_key == source_key,
+                _among(session, ImportRecord.source_id, ids),
             )
         )
     }
@@ -276,7 +297,7 @@ async def _sync_chunk(
             tracked = await session.get(ImportRecord, row.id)
             assert tracked is not None
         elif record.source_id in untracked:
-            initiative = await session.get(Initiative, untracked[record.source_id])
+            initiative = await session.get(Initiative, untracked.pop(record.source_id))
             assert initiative is not None
             tracked = ImportRecord(
                 source_key=source_key,
@@ -298,7 +319,10 @@ async def _sync_chunk(
         if batch:
             await session.execute(
                 update(ImportRecord)
-                .where(ImportRecord.source_key == source_key, ImportRecord.source_id.in_(batch))
+                .where(
+                    ImportRecord.source_key == source_key,
+                    _among(session, ImportRecord.source_id, batch),
+                )
                 .values(last_job_id=run_id)
             )
     if new:
@@ -337,10 +361,20 @@ async def _create_many(
             published_at=now if state == "published" else None,
         )
         rows.append(row)
-    result = await session.execute(
-        insert(Initiative).returning(Initiative.id, sort_by_parameter_order=True), rows
+    # A plain executemany, then one SELECT for the ids: RETURNING with ordered rows makes
+    # SQLAlchemy fall back to one INSERT per row on SQLite.
+    await session.execute(insert(Initiative), rows)
+    by_source_id = dict(
+        (
+            await session.execute(
+                select(Initiative.source_id, Initiative.id).where(
+                    Initiative.source == source_key,
+                    _among(session, Initiative.source_id, [r.source_id for r, _, _ in new]),
+                )
+            )
+        ).all()
     )
-    ids = [row[0] for row in result]
+    ids = [by_source_id[record.source_id] for record, _, _ in new]
     theme_rows, kind_rows, need_rows, revisions, tracked = [], [], [], [], []
     for initiative_id, (record, values, sig) in zip(ids, new, strict=True):
         theme_rows += [
@@ -380,8 +414,7 @@ async def _create_many(
             await session.execute(insert(model), batch)
     await search.index_initiatives(session, ids)
     report.created += len(ids)
-    if len(report.created_ids) < 10 * REPORT_LIMIT:
-        report.created_ids.extend(ids)
+    report.created_ids.extend(ids)
 
 
 def _same(field: str, a: Any, b: Any) -> bool:
