@@ -60,11 +60,15 @@ async def test_csv_missing_name_column(db, run_import):
 async def test_file_over_50_mb_is_refused(db, tmp_path):
     raw = b" " * (MAX_IMPORT_BYTES + 1)
     with pytest.raises(jobs.ParseError, match="trop gros"):
-        await jobs.import_payload(db, kind="gogocarto", source_key="big", raw=raw, data_dir=tmp_path)
+        await jobs.import_payload(
+            db, kind="gogocarto", source_key="big", raw=raw, data_dir=tmp_path
+        )
     path = tmp_path / "big.json"
     path.write_bytes(raw)
     async with db.session() as session:
-        job = await jobs.create_job(session, kind="gogocarto", source_key="big", payload_path=str(path))
+        job = await jobs.create_job(
+            session, kind="gogocarto", source_key="big", payload_path=str(path)
+        )
     job = await jobs.run_job(db, job.id)
     assert job.state == "failed" and "trop gros (50.0 Mo, maximum 50.0 Mo)" in job.error
 
@@ -108,9 +112,7 @@ async def test_swapped_and_absurd_coordinates_are_reported(db, run_import):
     assert two.latitude is None  # kept, without coordinates, and listed
 
 
-async def test_failure_midway_leaves_nothing_and_the_job_can_run_again(
-    db, run_import, monkeypatch
-):
+async def test_failure_midway_leaves_nothing_and_the_job_can_run_again(db, run_import, monkeypatch):
     calls = 0
     real = search.index_initiatives
 

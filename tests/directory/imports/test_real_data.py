@@ -33,9 +33,7 @@ async def test_transiscope_every_record_accounted_for(db, run_import, transiscop
         assert themed == 100 - 16  # the 16 without categories stay without theme
 
 
-async def test_gogocarto_full_sample_sanitised_and_hidden_emails_dropped(
-    db, run_import, gogofull
-):
+async def test_gogocarto_full_sample_sanitised_and_hidden_emails_dropped(db, run_import, gogofull):
     job = await run_import("gogocarto", gogofull, source="gogo")
 
     assert job.state == "done", job.error
