@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from directory import initiatives
 from directory.db import Database
@@ -21,6 +22,7 @@ from web.bodies import read_json
 from web.settings import Settings
 
 PREFIX = "/api/v1"
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class JSON(Response):
@@ -112,3 +114,15 @@ def require_moderator(person: Person | None) -> Person:
     if not is_moderator(person):
         raise HTTPException(403, "rôle 'moderator' ou supérieur requis")
     return person
+
+
+def resource(path: str, **handlers: Endpoint) -> Route:
+    """One route per path with a handler per method, so that 405 answers list every
+    allowed method in `Allow` (two routes on one path would each claim only theirs)."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    dispatch.__doc__ = " / ".join(f"{m}: {h.__doc__ or ''}" for m, h in handlers.items())
+    return Route(path, dispatch, methods=list(handlers))

@@ -25,6 +25,7 @@ from web.api_common import (
     record_for,
     refuse_unknown,
     require_moderator,
+    resource,
     settings_of,
     take_text,
     visible_initiative,
@@ -213,10 +214,8 @@ async def initiative_history(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     base = f"{PREFIX}/initiatives"
     return [
-        Route(base, list_initiatives, methods=["GET"]),
-        Route(base, create_initiative, methods=["POST"]),
-        Route(base + "/{slug}", get_initiative, methods=["GET"]),
-        Route(base + "/{slug}", update_initiative, methods=["PATCH"]),
+        resource(base, GET=list_initiatives, POST=create_initiative),
+        resource(base + "/{slug}", GET=get_initiative, PATCH=update_initiative),
         Route(base + "/{slug}/moderation", moderate_initiative, methods=["POST"]),
         Route(base + "/{slug}/history", initiative_history, methods=["GET"]),
     ]

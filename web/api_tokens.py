@@ -18,6 +18,7 @@ from web.api_common import (
     raise_if,
     refuse_unknown,
     require_person,
+    resource,
     take_text,
 )
 from web.auth import current_person
@@ -126,8 +127,8 @@ async def revoke_token(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route(f"{PREFIX}/tokens", create_token, methods=["POST"]),
-        Route(f"{PREFIX}/tokens", list_tokens, methods=["GET"]),
-        Route(f"{PREFIX}/tokens", revoke_current_token, methods=["DELETE"]),
+        resource(
+            f"{PREFIX}/tokens", POST=create_token, GET=list_tokens, DELETE=revoke_current_token
+        ),
         Route(f"{PREFIX}/tokens/{{id:int}}", revoke_token, methods=["DELETE"]),
     ]

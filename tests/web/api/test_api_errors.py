@@ -229,3 +229,14 @@ async def test_unicode_and_control_characters_survive_or_are_refused_cleanly(api
     assert record["name"] == "Épicerie solidaire  «Ô» 🍎"
     assert "<script>" not in record["description_html"]
     assert "&lt;script&gt;" in record["description_html"]
+
+
+@pytest.mark.parametrize("field", ["website", "image_url", "fediverse", "social_links"])
+async def test_urls_that_do_not_parse_are_422_not_500(api, db, field):
+    value = ["http://[abc"] if field == "social_links" else "http://[abc"
+    response = await api.post(
+        BASE, json={"name": "Atelier", "proposer_email": "a@example.org", field: value}
+    )
+
+    assert response.status_code == 422
+    assert field in response.json()["fields"]
