@@ -75,7 +75,10 @@ def upgrade() -> None:
         "import_conflicts",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
-            "job_id", sa.Integer, sa.ForeignKey("import_jobs.id", ondelete="SET NULL"), nullable=True
+            "job_id",
+            sa.Integer,
+            sa.ForeignKey("import_jobs.id", ondelete="SET NULL"),
+            nullable=True,
         ),
         sa.Column(
             "initiative_id",
