@@ -20,7 +20,7 @@ from directory.text import fold
 
 # Target field -> header spellings (folded, punctuation as spaces).
 ALIASES: dict[str, tuple[str, ...]] = {
-    "source_id": ("id", "identifiant", "ref", "reference", "source id", "uid", "code"),
+    "source_id": ("id", "identifiant", "ref", "reference", "source id", "uid"),
     "name": ("nom", "name", "titre", "title", "nom de l initiative", "initiative", "structure",
              "nom de la structure", "organisation", "organization", "raison sociale"),
     "summary": ("resume", "summary", "accroche", "description courte", "short description",
