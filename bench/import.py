@@ -67,14 +67,23 @@ def measure(label: str, results: dict):
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         stop.set()
         thread.join()
-        results[label] = {"seconds": elapsed, "rss_start_mb": start_rss, "rss_peak_mb": peak[0]}
+        results[label] = {
+            "seconds": elapsed, "cpu_seconds": cpu, "rss_start_mb": start_rss,
+            "rss_peak_mb": peak[0],
+        }  # fmt: skip
+        print(
+            f"   {label}: {elapsed:.2f} s wall, {cpu:.2f} s CPU (this process), peak RSS "
+            f"{peak[0]:.0f} MB (from {start_rss:.0f}), load {os.getloadavg()[0]:.1f}",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
 
 
 def element(n: int, rng: random.Random, changed: bool = False) -> dict:
@@ -205,15 +214,18 @@ def report(results: dict, records: int) -> str:
         lines.append(f"### {backend}")
         lines.append("")
         lines.append(
-            "| stage | rows | time (s) | rows/s | peak RSS (MB) | RSS at start (MB) | notes |"
+            "| stage | rows | wall (s) | rows/s (wall) | CPU of this process (s) | rows/s (CPU) "
+            "| peak RSS (MB) | RSS at start (MB) | notes |"
         )
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|---|")
         for stage, m in r.items():
             rows = m.get("rows", records)
             notes = ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
-                              for k, v in m.items() if k not in ("seconds", "rss_start_mb", "rss_peak_mb", "rows"))  # fmt: skip
+                              for k, v in m.items() if k not in ("seconds", "cpu_seconds", "rss_start_mb", "rss_peak_mb", "rows"))  # fmt: skip
+            cpu = max(m["cpu_seconds"], 1e-6)
             lines.append(
                 f"| {stage} | {rows} | {m['seconds']:.2f} | {rows / m['seconds']:,.0f} | "
+                f"{m['cpu_seconds']:.2f} | {rows / cpu:,.0f} | "
                 f"{m['rss_peak_mb']:.0f} | {m['rss_start_mb']:.0f} | {notes} |"
             )
         lines.append("")
