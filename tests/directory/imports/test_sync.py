@@ -138,3 +138,26 @@ async def test_category_mapping_edit_applies_on_next_import(db, run_import):
 
     assert first.report["unmapped_categories"] == {}
     assert [t.slug for t in (await by_source_id(db, "e1")).themes] == ["education-jeunesse"]
+
+
+async def test_conflict_is_decided_by_a_moderator(db, run_import):
+    from directory.imports import conflicts
+
+    records = [element(n) for n in range(2)]
+    await run_import("gogocarto", gogo(records), source="s")
+    async with db.session() as session:
+        one = await session.scalar(select(Initiative).where(Initiative.source_id == "e1"))
+        await initiatives.update_initiative(
+            session, one, {"name": "Nom local"}, author=Author(None, "m")
+        )
+    records[1] = element(1, name="Nom de la source")
+    await run_import("gogocarto", gogo(records), source="s")
+    async with db.session() as session:
+        (conflict,) = await conflicts.open_conflicts(session)
+        await conflicts.resolve_conflict(
+            session, conflict.id, take_source=True, author=Author(None, "m")
+        )
+
+    assert (await by_source_id(db, "e1")).name == "Nom de la source"
+    async with db.session() as session:
+        assert await conflicts.open_conflicts(session) == []
