@@ -39,9 +39,7 @@ def open_records(
     """The number of records and the records of a payload; ParseError if unreadable."""
     if kind == "gogocarto":
         elements, _ = gogocarto.load(raw)
-        return len(elements), (
-            gogocarto.parse_element(e, i) for i, e in enumerate(elements, start=1)
-        )
+        return len(elements), _drain(elements)
     if kind == "csv":
         plan, rows = csv.read(raw, options.get("columns") or {})
         return len(rows), csv.records(plan, rows)
@@ -49,6 +47,16 @@ def open_records(
         features = geojson.load(raw)
         return len(features), geojson.parse(raw)
     raise ParseError(f"type d'import inconnu : {kind} (possibles : {', '.join(KINDS)})")
+
+
+def _drain(elements: list[Any]) -> Iterator[SourceRecord | Rejected]:
+    """Parse elements in order, letting each parsed dict go once used (memory falls as the
+    import advances instead of holding the whole document to the end)."""
+    elements.reverse()
+    position = 0
+    while elements:
+        position += 1
+        yield gogocarto.parse_element(elements.pop(), position)
 
 
 def check_size(size: int, max_bytes: int = MAX_IMPORT_BYTES) -> None:
