@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from directory import initiatives, themes
 from directory.errors import ValidationError
@@ -688,3 +688,15 @@ async def test_relevance_pages_past_the_ranked_window_cover_every_match_once(
     # The three newest matches are ranked (name match first); the oldest comes last.
     assert seen[0] == "Ecole de la réparation"
     assert seen[3] == "Repair café de Rezé"
+
+
+async def test_deleted_initiatives_leave_the_index(session, directory):
+    repair = directory["Repair café de Rezé"]
+    await session.delete(repair)
+    await session.flush()
+    assert "Repair café de Rezé" not in names(await search(session, text="répar"))
+    if session.bind.dialect.name == "sqlite":
+        left = await session.scalar(
+            text("SELECT count(*) FROM initiative_fts WHERE rowid = :id"), {"id": repair.id}
+        )
+        assert left == 0
