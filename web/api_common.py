@@ -118,11 +118,18 @@ def require_moderator(person: Person | None) -> Person:
 
 def resource(path: str, **handlers: Endpoint) -> Route:
     """One route per path with a handler per method, so that 405 answers list every
-    allowed method in `Allow` (two routes on one path would each claim only theirs)."""
+    allowed method in `Allow` (two routes on one path would each claim only theirs).
+    GET answers may be read by scripts of any site (CORS)."""
 
     async def dispatch(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
-        return await handlers[method](request)
+        response = await handlers[method](request)
+        if method == "GET":
+            # Open data: any site's scripts may read. With "*" browsers never send cookies
+            # nor expose credentialed answers, and without a preflight handler no script
+            # elsewhere can send a token or write: nothing private is reachable this way.
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
     dispatch.__doc__ = " / ".join(f"{m}: {h.__doc__ or ''}" for m, h in handlers.items())
     return Route(path, dispatch, methods=list(handlers))

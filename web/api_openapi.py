@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from directory import themes
 from directory.search import MAX_PER_PAGE, SORTS
@@ -21,7 +21,7 @@ from directory.vocabulary import (
     NEED_SLUGS,
     STATUS_SLUGS,
 )
-from web.api_common import JSON, PREFIX, db_of, settings_of
+from web.api_common import JSON, PREFIX, db_of, resource, settings_of
 
 Schema = dict[str, Any]
 
@@ -696,4 +696,4 @@ async def openapi(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
+    return [resource(f"{PREFIX}/openapi.json", GET=openapi)]
