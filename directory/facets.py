@@ -16,12 +16,13 @@ neither reads nor fills the cache, or its own uncommitted writes could be cached
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     String,
     cast,
     func,
@@ -34,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.filters import conditions, matching_ids, only_moderation_states
+from directory.filters import conditions, only_moderation_states
 from directory.models import (
     Initiative,
     InitiativeActorKind,
@@ -112,27 +113,37 @@ async def theme_rows(
     return await cached(cache, "themes", load)
 
 
-def _join_tables() -> list[tuple[str, Any, ColumnElement]]:
+def _join_tables() -> list[tuple[str, Any, ColumnElement, ColumnElement]]:
+    """Each join table's facet, table, value column and that value as text."""
     return [
-        ("themes", InitiativeTheme, cast(InitiativeTheme.theme_id, String)),
-        ("actor_kinds", InitiativeActorKind, InitiativeActorKind.kind),
-        ("needs", InitiativeNeed, InitiativeNeed.need),
+        (
+            "themes",
+            InitiativeTheme,
+            InitiativeTheme.theme_id,
+            cast(InitiativeTheme.theme_id, String),
+        ),
+        ("actor_kinds", InitiativeActorKind, InitiativeActorKind.kind, InitiativeActorKind.kind),
+        ("needs", InitiativeNeed, InitiativeNeed.need, InitiativeNeed.need),
     ]
 
 
 async def count_facets(
-    session: AsyncSession, query: SearchQuery, themes: list[ThemeRow], *, dialect: str
+    session: AsyncSession,
+    query: SearchQuery,
+    themes: list[ThemeRow],
+    *,
+    dialect: str,
+    theme_ids: Sequence[int] | None = None,
 ) -> Counts:
     """How many initiatives match `query`, and the facet counts among them if it asks."""
+    matching = select(Initiative.id).where(*conditions(query, dialect, theme_ids=theme_ids))
     if not query.facets:
-        return await session.scalar(
-            select(func.count()).select_from(matching_ids(query, dialect=dialect).subquery())
-        ), {}
+        return await session.scalar(select(func.count()).select_from(matching.subquery())), {}
     sub_themes = any(t.parent_id is not None for t in themes)
     if only_moderation_states(query):
-        parts = _whole_directory(query, sub_themes)
+        parts = _whole_directory(query, dialect, sub_themes)
     else:
-        parts = _filtered(query, dialect, sub_themes)
+        parts = _filtered(matching, dialect, sub_themes)
     found: dict[str, dict[str, int]] = {name: {} for name in (*FACETS, "cores")}
     total = 0
     for facet, value, commune, count in await session.execute(union_all(*parts)):
@@ -165,7 +176,7 @@ def _core_theme() -> ColumnElement:
     return cast(func.coalesce(Theme.parent_id, Theme.id), String)
 
 
-def _whole_directory(query: SearchQuery, sub_themes: bool) -> list[Any]:
+def _whole_directory(query: SearchQuery, dialect: str, sub_themes: bool) -> list[Any]:
     """Counts when only moderation states filter: every row, minus the other states' rows.
 
     The join tables are counted whole from their (value, initiative) indexes; the few
@@ -178,12 +189,16 @@ def _whole_directory(query: SearchQuery, sub_themes: bool) -> list[Any]:
         .where(*([Initiative.moderation_state.in_(states)] if states else []))
         .group_by(Initiative.status, Initiative.insee_code)
     ]
-    for facet, table, value in _join_tables():
-        parts.append(select(literal(facet), value, null(), func.count()).group_by(value))
+    # On SQLite, "+initiatives.id" makes the planner walk the few initiatives in other
+    # states and look their rows up, rather than walk the whole join table.
+    outer_id = literal_column("+initiatives.id") if dialect == "sqlite" else Initiative.id
+    for facet, table, value, as_text in _join_tables():
+        parts.append(select(literal(facet), as_text, null(), func.count()).group_by(value))
         if others:
             parts.append(
-                select(literal(facet), value, null(), -func.count())
-                .join_from(table, Initiative, Initiative.id == table.initiative_id)
+                select(literal(facet), as_text, null(), -func.count())
+                .select_from(Initiative)
+                .join(table, table.initiative_id == outer_id)
                 .where(Initiative.moderation_state.in_(others))
                 .group_by(value)
             )
@@ -206,10 +221,9 @@ def _whole_directory(query: SearchQuery, sub_themes: bool) -> list[Any]:
     return parts
 
 
-def _filtered(query: SearchQuery, dialect: str, sub_themes: bool) -> list[Any]:
+def _filtered(matching: Select, dialect: str, sub_themes: bool) -> list[Any]:
     """Counts over the matching ids, materialised once and joined to each facet's table."""
-    m = select(Initiative.id).where(*conditions(query, dialect)).cte("m")
-    m = m.prefix_with("MATERIALIZED")
+    m = matching.cte("m").prefix_with("MATERIALIZED")
     # On SQLite, "+m.id" keeps the planner from scanning a whole table and probing m:
     # it walks m and looks each id up in the (initiative, value) primary keys.
     m_id = literal_column("+m.id") if dialect == "sqlite" else m.c.id
@@ -219,9 +233,9 @@ def _filtered(query: SearchQuery, dialect: str, sub_themes: bool) -> list[Any]:
         .join(Initiative, Initiative.id == m_id)
         .group_by(Initiative.status, Initiative.insee_code)
     ]
-    for facet, table, value in _join_tables():
+    for facet, table, value, as_text in _join_tables():
         parts.append(
-            select(literal(facet), value, null(), func.count())
+            select(literal(facet), as_text, null(), func.count())
             .select_from(m)
             .join(table, table.initiative_id == m_id)
             .group_by(value)

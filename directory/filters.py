@@ -8,9 +8,21 @@ Full text is FTS5 on SQLite (the index holds directory.text.stemmed text) and th
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    union,
+)
 
 from directory.fulltext import fts5_query, tsquery_text
 from directory.models import (
@@ -85,8 +97,18 @@ def area_filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def conditions(query: SearchQuery, dialect: str, *, text: bool = True) -> list[ColumnElement[bool]]:
-    """Every condition of the query on `initiatives` (the text one unless text=False)."""
+def conditions(
+    query: SearchQuery,
+    dialect: str,
+    *,
+    text: bool = True,
+    theme_ids: Sequence[int] | None = None,
+) -> list[ColumnElement[bool]]:
+    """Every condition of the query on `initiatives` (the text one unless text=False).
+
+    `theme_ids`: the ids of the query's themes and their sub-themes, when the caller
+    knows them (literal ids let the planner use the theme index); else a subquery.
+    """
     found: list[ColumnElement[bool]] = []
     if query.moderation_states:
         found.append(Initiative.moderation_state.in_(query.moderation_states))
@@ -98,34 +120,33 @@ def conditions(query: SearchQuery, dialect: str, *, text: bool = True) -> list[C
         found.append(Initiative.origin.is_not(None))
     if query.communes:
         found.append(Initiative.insee_code.in_(query.communes))
+    # Text or a map area usually narrows most: then each candidate is checked against the
+    # (initiative, value) primary key (EXISTS); otherwise the value's index drives (IN).
+    probe = bool(query.bbox or query.near or (text and has_text(query)))
     if query.themes:
-        wanted = select(Theme.id).where(Theme.slug.in_(query.themes))
-        theme_ids = select(Theme.id).where(
-            or_(Theme.slug.in_(query.themes), Theme.parent_id.in_(wanted))
-        )
-        found.append(
-            Initiative.id.in_(
-                select(InitiativeTheme.initiative_id).where(InitiativeTheme.theme_id.in_(theme_ids))
-            )
-        )
+        if theme_ids is None:
+            wanted = select(Theme.id).where(Theme.slug.in_(query.themes))
+            theme_ids = union(
+                wanted, select(Theme.id).where(Theme.parent_id.in_(wanted))
+            ).scalar_subquery()
+        found.append(_has(InitiativeTheme, InitiativeTheme.theme_id.in_(theme_ids), probe))
     if query.actor_kinds:
         found.append(
-            Initiative.id.in_(
-                select(InitiativeActorKind.initiative_id).where(
-                    InitiativeActorKind.kind.in_(query.actor_kinds)
-                )
-            )
+            _has(InitiativeActorKind, InitiativeActorKind.kind.in_(query.actor_kinds), probe)
         )
     if query.needs:
-        found.append(
-            Initiative.id.in_(
-                select(InitiativeNeed.initiative_id).where(InitiativeNeed.need.in_(query.needs))
-            )
-        )
+        found.append(_has(InitiativeNeed, InitiativeNeed.need.in_(query.needs), probe))
     found += area_filters(query, dialect)
     if text and (condition := text_filter(query, dialect)) is not None:
         found.append(condition)
     return found
+
+
+def _has(table: Any, condition: ColumnElement[bool], probe: bool) -> ColumnElement[bool]:
+    """Initiatives with a row in `table` (themes, actor kinds, needs) meeting `condition`."""
+    if probe:
+        return exists().where(table.initiative_id == Initiative.id, condition)
+    return Initiative.id.in_(select(table.initiative_id).where(condition))
 
 
 def only_moderation_states(query: SearchQuery) -> bool:

@@ -278,10 +278,14 @@ def _distance(query: SearchQuery, dialect: str) -> ColumnElement:
     return literal(None)
 
 
-def _sorted_page(query: SearchQuery, sort: str, dialect: str, limit: int, offset: int) -> Select:
+def _sorted_page(
+    query: SearchQuery, sort: str, dialect: str, limit: int, offset: int, theme_ids: list[int]
+) -> Select:
     """(id, distance) rows of one page, for every sort but relevance."""
     distance = _distance(query, dialect)
-    stmt = select(Initiative.id, distance.label("distance")).where(*conditions(query, dialect))
+    stmt = select(Initiative.id, distance.label("distance")).where(
+        *conditions(query, dialect, theme_ids=theme_ids)
+    )
     if sort == "recent":
         stmt = stmt.order_by(Initiative.created_at.desc(), Initiative.id.desc())
     elif sort == "distance":
@@ -293,9 +297,11 @@ def _sorted_page(query: SearchQuery, sort: str, dialect: str, limit: int, offset
     return stmt.limit(limit).offset(offset)
 
 
-def _ranked_window(query: SearchQuery, dialect: str, limit: int, offset: int) -> Select:
+def _ranked_window(
+    query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
+) -> Select:
     """(id, distance) rows ranked by relevance among the RANK_CANDIDATES newest matches."""
-    others = conditions(query, dialect, text=False)
+    others = conditions(query, dialect, text=False, theme_ids=theme_ids)
     distance = _distance(query, dialect).label("distance")
     if dialect == "postgresql":
         candidates = (
@@ -328,22 +334,26 @@ def _ranked_window(query: SearchQuery, dialect: str, limit: int, offset: int) ->
     )
 
 
-async def _page(session: AsyncSession, query: SearchQuery, dialect: str) -> list[Any]:
+async def _page(
+    session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int]
+) -> list[Any]:
     """The (id, distance) rows of the requested page, in order."""
     sort = _sort(query)
     start = (query.page - 1) * query.per_page
     end = start + query.per_page
     if sort != "relevance":
         return list(
-            await session.execute(_sorted_page(query, sort, dialect, query.per_page, start))
+            await session.execute(
+                _sorted_page(query, sort, dialect, query.per_page, start, theme_ids)
+            )
         )
     rows: list[Any] = []
     if start < RANK_CANDIDATES:
-        stmt = _ranked_window(query, dialect, min(end, RANK_CANDIDATES) - start, start)
+        stmt = _ranked_window(query, dialect, min(end, RANK_CANDIDATES) - start, start, theme_ids)
         rows += await session.execute(stmt)
     if end > RANK_CANDIDATES:
         first = max(start, RANK_CANDIDATES)
-        stmt = _sorted_page(query, "newest-match", dialect, end - first, first)
+        stmt = _sorted_page(query, "newest-match", dialect, end - first, first, theme_ids)
         rows += await session.execute(stmt)
     return rows
 
@@ -370,10 +380,15 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     if unknown := [s for s in query.themes if s not in known]:
         raise ValidationError({"theme": f"inconnu : {', '.join(unknown)}"})
 
-    rows = await _page(session, query, dialect)
+    by_slug = {t.slug: t.id for t in themes}
+    wanted = {by_slug[s] for s in query.themes}
+    theme_ids = sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
+    rows = await _page(session, query, dialect, theme_ids)
 
     async def count() -> facets.Counts:
-        return await facets.count_facets(session, query, themes, dialect=dialect)
+        return await facets.count_facets(
+            session, query, themes, dialect=dialect, theme_ids=theme_ids
+        )
 
     key = _cache_key(query)
     total, counts = await (facets.cached(cache, key, count) if key else count())

@@ -131,6 +131,12 @@ def upgrade() -> None:
         "initiatives",
         ["moderation_state", "status", "insee_code", "origin"],
     )
+    # What search filters read of each full-text match, without the (wide) table.
+    op.create_index(
+        "ix_initiatives_filters",
+        "initiatives",
+        ["id", "moderation_state", "status", "insee_code", "latitude", "longitude", "origin"],
+    )
     op.create_table(
         "initiative_themes",
         sa.Column(
