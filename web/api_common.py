@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from starlette.routing import Route
 
 from directory import initiatives
 from directory.db import Database
-from directory.errors import NotFound, ValidationError
+from directory.errors import Conflict, NotFound, ValidationError
 from directory.models import Initiative, Person
 from directory.records import moderation_record, public_record
 from directory.vocabulary import role_at_least
@@ -123,7 +124,12 @@ def resource(path: str, **handlers: Endpoint) -> Route:
 
     async def dispatch(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
-        response = await handlers[method](request)
+        try:
+            response = await handlers[method](request)
+        except IntegrityError:
+            # Two writes raced past the domain's checks (same slug at the same instant);
+            # the unit of work was rolled back, so the client may simply try again.
+            raise Conflict("écriture concurrente sur la même donnée ; réessayez") from None
         if method == "GET":
             # Open data: any site's scripts may read. With "*" browsers never send cookies
             # nor expose credentialed answers, and without a preflight handler no script
