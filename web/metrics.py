@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,22 +47,22 @@ async def directory_gauges(session: AsyncSession) -> list[Gauge]:
     for state, local, count in rows:
         origin = "local" if local else "remote"
         initiatives.samples.append(({"state": state, "origin": origin}, count))
-    corrections = Gauge("maillage_corrections", "Proposed corrections by state.")
-    rows = await session.execute(select(Correction.state, func.count()).group_by(Correction.state))
-    corrections.samples.extend(({"state": state}, count) for state, count in rows)
-    accounts = Gauge("maillage_accounts", "Active accounts by role.")
-    rows = await session.execute(
-        select(Person.role, func.count()).where(Person.active).group_by(Person.role)
+    corrections = await _by(
+        session, "maillage_corrections", "Proposed corrections by state.", Correction.state, "state"
     )
-    accounts.samples.extend(({"role": role}, count) for role, count in rows)
+    accounts = await _by(
+        session, "maillage_accounts", "Active accounts by role.", Person.role, "role", Person.active
+    )
     communes = Gauge("maillage_communes", "Communes of the instance's territory.")
     communes.samples.append(({}, await session.scalar(select(func.count(Commune.id))) or 0))
     return [initiatives, corrections, accounts, communes]
 
 
-async def _by(session: AsyncSession, name: str, text: str, column, label: str) -> Gauge:
+async def _by(
+    session: AsyncSession, name: str, text: str, column: Any, label: str, *where: Any
+) -> Gauge:
     """A gauge counting the rows of `column`'s table, labelled by that column's value."""
-    rows = await session.execute(select(column, func.count()).group_by(column))
+    rows = await session.execute(select(column, func.count()).where(*where).group_by(column))
     return Gauge(name, text, [({label: str(value)}, count) for value, count in rows])
 
 
