@@ -15,9 +15,11 @@ import time
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
+from federation import instances
 from federation.fetch import Fetcher
 from federation.remote import resolve_key
 from federation.signatures import KeyResolver, PublicKey
+from federation.urls import host_of
 from web.activitypub import instance_fetcher
 
 KEY_TTL = 300.0
@@ -32,18 +34,37 @@ async def inbox_fetcher(app: Starlette, session: AsyncSession) -> Fetcher:
     return fetcher
 
 
-def cached_key_resolver(app: Starlette, session: AsyncSession, fetch: Fetcher) -> KeyResolver:
-    """A KeyResolver answering from the per-process cache first."""
+class DomainBlocked(Exception):
+    """The key lives on a blocked domain: it is not fetched."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.host = host
+
+
+def cached_key_resolver(app: Starlette, host: str) -> KeyResolver:
+    """A KeyResolver answering from the per-process cache first.
+
+    On a miss it opens its own short transaction: it refuses a blocked `host` before
+    contacting it, then fetches (and caches in the database) the key's actor.
+    """
     cache: dict[str, tuple[float, PublicKey]] | None = getattr(app.state, "key_cache", None)
     if cache is None:
         cache = app.state.key_cache = {}
+    db = app.state.db
 
     async def resolve(key_id: str, refresh: bool) -> PublicKey | None:
         now = time.monotonic()
         hit = cache.get(key_id)
         if hit is not None and not refresh and now - hit[0] < KEY_TTL:
             return hit[1]
-        key = await resolve_key(session, fetch, key_id, refresh=refresh)
+        async with db.session() as session:
+            if await instances.is_blocked(session, host) or await instances.is_blocked(
+                session, host_of(key_id)
+            ):
+                raise DomainBlocked(host)
+            fetch = await inbox_fetcher(app, session)
+            key = await resolve_key(session, fetch, key_id, refresh=refresh)
         if key is not None:
             if len(cache) >= KEY_CACHE_SIZE:
                 cache.clear()
