@@ -19,7 +19,7 @@ from federation import inbox_store, instances, keys
 from federation.parse import ParseError, parse_activity
 from federation.signatures import SignatureError, verify_request
 from federation.urls import host_of
-from web.federation_context import DomainBlocked, cached_key_resolver
+from web.federation_context import DomainBlocked, cached_key_resolver, group_writer
 
 
 class Refusal(Exception):
@@ -89,15 +89,17 @@ async def receive(request: Request) -> Response:
         owner = verified.owner
         if owner != actor:
             raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
-        # One short transaction: the checks that must see the latest data, and the insert.
+        # Checks that must see the latest data (reads), then the durable write, committed
+        # together with the other requests arriving meanwhile.
         async with db.session() as session:
             if name and await keys.get_local_actor(session, name) is None:
                 raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
             if await instances.is_blocked(session, host):
                 raise Refusal(403, f"le domaine {host} est bloqué", activity)
-            await inbox_store.store_item(
-                session, activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
-            )
+        row = inbox_store.item_row(
+            activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
+        )
+        await group_writer(request.app).store(row)
     except Refusal as refusal:
         async with db.session() as session:
             await inbox_store.record_refusal(
