@@ -12,11 +12,16 @@ import pytest
 from bovine.crypto.types import CryptographicSecret
 
 from directory import initiatives
+from directory.db import Database
 from directory.initiatives import Author
 from directory.models import Initiative, Relation
 from federation.http import HttpxClient
 from federation.keys import generate_key_pair
 from federation.urls import Urls
+from federation.worker import Worker
+from tests.conftest import _drop_postgres_database, _postgres_database
+from tests.federation.peers import Clock, Network, Peer, in_process_network
+from web.migrate import upgrade
 from web.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -123,3 +128,98 @@ def net_settings(tmp_path: Path) -> Settings:
         territory_username="loire-atlantique",
         allow_private_addresses=True,
     )
+
+
+# --- Several instances, recording peers (the federation flow tests). ---------------------
+
+NAMES = ("commune", "region", "national")
+
+
+@pytest.fixture(scope="session")
+async def instance_urls(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, str]]:
+    """One migrated database per instance name, on the session's backend."""
+    urls: dict[str, str] = {}
+    try:
+        for name in NAMES:
+            if database_url.startswith("sqlite"):
+                path = tmp_path_factory.mktemp(f"fed-{name}") / "db.sqlite3"
+                urls[name] = f"sqlite+aiosqlite:///{path}"
+            else:
+                urls[name] = await _postgres_database()
+            await upgrade(urls[name])
+        yield urls
+    finally:
+        for url in urls.values():
+            if url.startswith("postgresql"):
+                await _drop_postgres_database(url)
+
+
+@pytest.fixture
+async def network(
+    instance_urls: dict[str, str], tmp_path: Path, pooled_actor_keys: None
+) -> AsyncIterator[Network]:
+    """Three fresh instances wired to each other through ASGI mounts."""
+    async with in_process_network(instance_urls, tmp_path) as net:
+        yield net
+
+
+# --- Keys: a pool made once per session (RSA-2048 generation costs ~0.1 s per actor, and
+# each instance has 16 actors). Tests that need a stranger's key take one of their own.
+
+KEY_POOL_SIZE = 6
+
+
+@pytest.fixture(scope="session")
+def key_pool() -> list[tuple[str, str]]:
+    from federation.keys import generate_key_pair
+
+    return [generate_key_pair() for _ in range(KEY_POOL_SIZE)]
+
+
+@pytest.fixture
+def pooled_actor_keys(key_pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our actors get keys from the pool (distinct per actor within an instance)."""
+    import itertools
+
+    from federation import keys
+
+    cycle = itertools.cycle(key_pool)
+    monkeypatch.setattr(keys, "generate_key_pair", lambda: next(cycle))
+
+
+# --- One instance (the `app` fixture) with a recording peer at https://peer.test.
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+async def peer(key_pool) -> Peer:
+    public, private = key_pool[-1]
+    return Peer("peer.test", public, private)
+
+
+@pytest.fixture
+async def wired(
+    app, settings: Settings, db: Database, peer, clock, pooled_actor_keys: None
+) -> AsyncIterator[Worker]:
+    """Our app and the peer reach each other; returns our worker (driven by `clock`)."""
+    from federation import keys
+
+    http = HttpxClient({settings.base_url: app, peer.base: peer.app()})
+    app.state.http = http
+    worker = Worker(settings, db, http, clock=clock)
+    await worker.fetcher()  # creates our actors
+    async with db.session() as session:
+        for actor in await keys.local_actors(session):
+            peer.known_keys[f"{settings.base_url}/actors/{actor.name}#main-key"] = (
+                actor.public_key_pem
+            )
+    try:
+        yield worker
+    finally:
+        await http.close()
