@@ -54,12 +54,18 @@ def http_client(app: Starlette) -> HttpClient:
 
 
 async def instance_fetcher(app: Starlette, session: AsyncSession) -> Fetcher:
-    """A Fetcher signing with the instance actor's key."""
+    """The Fetcher signing with the instance actor's key, made once per process (loading
+    an RSA private key costs ~0.2 s: not something to do per request)."""
+    fetcher = getattr(app.state, "instance_fetcher", None)
+    if fetcher is not None:
+        return fetcher
     settings: Settings = app.state.settings
     actor = await instance_actor(session, settings)
     resolve = getattr(app.state, "resolve_host", None)
     kwargs = {"resolve": resolve} if resolve is not None else {}
-    return Fetcher(http_client(app), settings, signing_key(actor, Urls.of(settings)), **kwargs)
+    fetcher = Fetcher(http_client(app), settings, signing_key(actor, Urls.of(settings)), **kwargs)
+    app.state.instance_fetcher = fetcher
+    return fetcher
 
 
 async def verify_signed_request(
