@@ -60,7 +60,10 @@ async def instance_fetcher(app: Starlette, session: AsyncSession) -> Fetcher:
     if fetcher is not None:
         return fetcher
     settings: Settings = app.state.settings
-    actor = await instance_actor(session, settings)
+    # Its own committed transaction: the cached key must be the one stored, even if the
+    # caller's unit of work is rolled back.
+    async with app.state.db.session() as own:
+        actor = await instance_actor(own, settings)
     resolve = getattr(app.state, "resolve_host", None)
     kwargs = {"resolve": resolve} if resolve is not None else {}
     fetcher = Fetcher(http_client(app), settings, signing_key(actor, Urls.of(settings)), **kwargs)
