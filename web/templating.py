@@ -8,7 +8,7 @@ cookie when `?lang=` asks for one, and gives templates the common context (`lang
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -51,6 +51,15 @@ def _format_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value, locale=i18n.current_language())
 
 
+def isodate(value: datetime | None) -> str:
+    """RFC 3339 in UTC, as Atom wants it."""
+    if value is None:
+        value = datetime.now(UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def markdown_html(text: str) -> Markup:
     """Markdown rendered to HTML and sanitized (descriptions come from anyone)."""
     import nh3
@@ -79,6 +88,7 @@ def create_templates() -> Jinja2Templates:
     env.filters["date"] = _format_date
     env.filters["number"] = _format_number
     env.filters["markdown"] = markdown_html
+    env.filters["isodate"] = isodate
     env.globals.update(
         status_label=lambda slug: _term_label(STATUSES, slug),
         need_label=lambda slug: _term_label(NEEDS, slug),
