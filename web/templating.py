@@ -8,6 +8,7 @@ cookie when `?lang=` asks for one, and gives templates the common context (`lang
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,19 @@ def isodate(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def markdown_html(text: str) -> Markup:
-    """Markdown rendered to HTML and sanitized (descriptions come from anyone)."""
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def markdown_html(text: str, shift: int = 0) -> Markup:
+    """Markdown rendered to HTML and sanitized (descriptions come from anyone).
+
+    `shift` lowers heading levels so that a description's "# Title" sits under the page's.
+    """
     import nh3
 
     html = MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text or "")
+    if shift:
+        html = _HEADING.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + shift)}>", html)
     return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow ugc"))
 
 
