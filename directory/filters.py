@@ -1,7 +1,9 @@
 """SQL conditions for the filters of a SearchQuery, for queries that are not a ranked search.
 
-The map's clustering and the feeds filter like the search does (same SearchQuery, same
-meaning of each filter) without ranking or facets.
+The map's clustering and its list filter like the search does (same SearchQuery, same
+meaning of each filter, same full-text parsing) without ranking or facets. They need the
+conditions themselves, not `search.matching_ids` as a subquery: `id IN (subquery)` over
+100k rows costs SQLite an extra temporary index per map view.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select, text
 from sqlalchemy.orm import aliased
 
+from directory.fulltext import fts5_query, tsquery_text
 from directory.models import (
     Initiative,
     InitiativeActorKind,
@@ -17,20 +20,6 @@ from directory.models import (
     Theme,
 )
 from directory.search import SearchQuery
-from directory.text import stem, words
-
-
-def _fts5(text_: str) -> str:
-    terms = [f'"{stem(w)}"' for w in words(text_)[:12] if stem(w)]
-    if not terms:
-        return ""
-    terms[-1] += "*"
-    return " AND ".join(terms)
-
-
-def _tsquery(text_: str) -> str:
-    kept = words(text_)[:12]
-    return " & ".join([*kept[:-1], kept[-1] + ":*"]) if kept else ""
 
 
 def theme_members(slugs: tuple[str, ...]):
@@ -79,7 +68,7 @@ def filter_conditions(query: SearchQuery, dialect: str = "sqlite") -> list[Colum
         conditions.append(Initiative.longitude.between(west, east))
     if query.text.strip():
         if dialect == "postgresql":
-            expression = _tsquery(query.text)
+            expression = tsquery_text(query.text)
             conditions.append(
                 text("initiatives.search_vector @@ to_tsquery('maillage_fr', :tsq)").bindparams(
                     tsq=expression or "''"
@@ -88,7 +77,7 @@ def filter_conditions(query: SearchQuery, dialect: str = "sqlite") -> list[Colum
                 else Initiative.id.is_(None)
             )
         else:
-            expression = _fts5(query.text)
+            expression = fts5_query(query.text)
             conditions.append(
                 Initiative.id.in_(
                     select(text("rowid"))

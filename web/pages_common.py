@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from directory import browse
@@ -52,15 +53,15 @@ def filter_query_string(request: Request, names: tuple[str, ...] = FILTER_NAMES)
 
 def parse_query(request: Request, **overrides: Any) -> tuple[SearchQuery, dict[str, str]]:
     """The SearchQuery of a URL; bad parameters are dropped and reported, never a 500."""
-    params = {
-        k: request.query_params.getlist(k)
-        for k in request.query_params
-        if k not in ("bbox", "zoom", "lang", "embed")
-    }
+    items = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in ("bbox", "zoom", "lang", "embed", "widget", "list")
+    ]
     try:
-        query = query_from_params(params)
+        query = query_from_params(QueryParams(items))
         errors: dict[str, str] = {}
     except ValidationError as exc:
         errors = dict(exc.errors)
-        query = query_from_params({k: v for k, v in params.items() if k not in errors})
+        query = query_from_params(QueryParams([(k, v) for k, v in items if k not in errors]))
     return replace(query, **overrides), errors

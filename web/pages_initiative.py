@@ -70,8 +70,8 @@ def json_ld(request: Request, initiative: Initiative, lang: str) -> Markup:
         "license": settings.licence_url,
     }
     text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
-    # "</" would close the script element early: escape it as JSON allows.
-    return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))
+    # No "<" at all inside the script element (JSON allows the \u003c escape).
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 async def _activitypub(request: Request, initiative: Initiative) -> Response | None:

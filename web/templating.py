@@ -64,16 +64,17 @@ def isodate(value: datetime | None) -> str:
 _HEADING = re.compile(r"<(/?)h([1-6])>")
 
 
-def markdown_html(text: str, shift: int = 0) -> Markup:
+def markdown_html(text: str, min_level: int = 0) -> Markup:
     """Markdown rendered to HTML and sanitized (descriptions come from anyone).
 
-    `shift` lowers heading levels so that a description's "# Title" sits under the page's.
+    `min_level` pushes headings down (h1 and h2 become h<min_level>, h3 the next level...)
+    so that a description's own titles sit under the page's.
     """
     import nh3
 
     html = MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text or "")
-    if shift:
-        html = _HEADING.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + shift)}>", html)
+    if min_level:
+        html = _HEADING.sub(lambda m: f"<{m[1]}h{min(6, max(min_level, int(m[2]) + 1))}>", html)
     return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow ugc"))
 
 
