@@ -37,8 +37,10 @@ async def set_role(session: AsyncSession, person: Person, role: str) -> None:
     """Give an account another role; the last active admin keeps theirs."""
     if role not in ROLE_SLUGS:
         raise ValidationError({"role": f"rôle inconnu : {role}"})
-    if person.role == "admin" and role != "admin" and not await _other_active_admins(
-        session, person
+    if (
+        person.role == "admin"
+        and role != "admin"
+        and not await _other_active_admins(session, person)
     ):
         raise Conflict("c'est le dernier compte administrateur actif", field="role")
     person.role = role

@@ -56,9 +56,13 @@ def clean_settings(values: Mapping[str, str]) -> dict[str, str]:
             errors[name] = f"trop long ({len(value)} caractères, maximum {key.limit})"
         elif key.kind == "url" and value and not is_http_url(value):
             errors[name] = "doit être une adresse web commençant par http:// ou https://"
-        elif key.kind == "tile-url" and value and not (
-            is_http_url(value.replace("{", "").replace("}", ""))
-            and all(part in value for part in ("{z}", "{x}", "{y}"))
+        elif (
+            key.kind == "tile-url"
+            and value
+            and not (
+                is_http_url(value.replace("{", "").replace("}", ""))
+                and all(part in value for part in ("{z}", "{x}", "{y}"))
+            )
         ):
             errors[name] = "adresse de tuiles attendue, avec {z}, {x} et {y}"
         elif key.kind == "email" and value and ("@" not in value or " " in value):

@@ -106,7 +106,9 @@ async def queue(session: AsyncSession) -> list[QueueItem]:
 async def pending_count(session: AsyncSession) -> int:
     """How many items wait in the queue (for the navigation badge)."""
     proposals = await session.scalar(
-        select(func.count()).select_from(Initiative).where(Initiative.moderation_state == "proposed")
+        select(func.count())
+        .select_from(Initiative)
+        .where(Initiative.moderation_state == "proposed")
     )
     corrections = await session.scalar(
         select(func.count()).select_from(Correction).where(Correction.state == "proposed")
@@ -131,7 +133,9 @@ def correction_diff(correction: Correction, initiative: Initiative) -> list[Diff
     for field in sorted(correction.changes, key=lambda f: order.get(f, len(order))):
         old, new = correction.changes[field]
         current = now.get(field, initiative.slug if field == "slug" else None)
-        stale = sorted(current or []) != sorted(old or []) if isinstance(old, list) else current != old
+        stale = (
+            sorted(current or []) != sorted(old or []) if isinstance(old, list) else current != old
+        )
         rows.append(DiffRow(field, old, new, current, stale))
     return rows
 
@@ -204,9 +208,7 @@ async def history(session: AsyncSession, initiative_id: int) -> list[tuple[Any, 
     """The revisions of an initiative, newest first, each with who made it in words."""
     revisions = await initiatives.revisions(session, initiative_id)
     people = await _labels(session, {r.person_id for r in revisions if r.person_id})
-    return [
-        (r, people.get(r.person_id or 0) or r.author or "anonyme") for r in reversed(revisions)
-    ]
+    return [(r, people.get(r.person_id or 0) or r.author or "anonyme") for r in reversed(revisions)]
 
 
 async def corrections_of(session: AsyncSession, initiative_id: int) -> list[Correction]:

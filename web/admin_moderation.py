@@ -128,7 +128,9 @@ async def proposal(page_: Page) -> Response:
     }
     if editing:
         context.update(
-            await form_context(page_, values or _current_values(initiative), errors if editing else {})
+            await form_context(
+                page_, values or _current_values(initiative), errors if editing else {}
+            )
         )
     context["errors"] = errors
     return await render(page_, "admin/proposal.html", context, status_code=status)

@@ -117,9 +117,7 @@ async def propose(page_: Page) -> Response:
     request = page_.request
     if request.method == "GET":
         values = {"status": "active"}
-        return await render(
-            page_, "contribute/propose.html", await form_context(page_, values, {})
-        )
+        return await render(page_, "contribute/propose.html", await form_context(page_, values, {}))
     form = await forms.read_form(request)
     data = forms.initiative_data(form)
     email, message = forms.text(form, "proposer_email"), forms.text(form, "message")
@@ -180,9 +178,7 @@ async def commune_search(request: Request) -> Response:
 
 
 async def _correctable(page_: Page) -> Initiative | Response:
-    initiative = await initiatives.get_initiative(
-        page_.session, page_.request.path_params["slug"]
-    )
+    initiative = await initiatives.get_initiative(page_.session, page_.request.path_params["slug"])
     if initiative.moderation_state != "published":
         raise initiatives.NotFound("initiative introuvable")
     if not initiative.is_local:

@@ -110,9 +110,7 @@ def page(role: str | None = None) -> Callable:
                     return await endpoint(current)
                 except forms.FormRefused as refused:
                     await session.rollback()
-                    return await refusal(
-                        current, refused.status, "Envoi refusé", refused.message
-                    )
+                    return await refusal(current, refused.status, "Envoi refusé", refused.message)
                 except NotFound as missing:
                     await session.rollback()
                     return await refusal(current, 404, "Page introuvable", str(missing))
