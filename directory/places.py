@@ -80,6 +80,8 @@ async def resolve_commune(
         )
         if commune is not None:
             return commune, []
+    # "Rezé (44400)", as the suggestions show it, names Rezé.
+    name = re.sub(r"\s*\(\s*[0-9AB]{5}\s*\)\s*$", "", name or "", flags=re.IGNORECASE)
     if not name.strip():
         return None, []
     candidates = await search_communes(session, name)

@@ -8,6 +8,7 @@ can claim it, and a restart loses nothing. The schema is migration 0003.
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 

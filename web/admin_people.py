@@ -38,6 +38,7 @@ async def _people_page(
         {
             "people": await accounts.list_people(page_.session),
             "roles": ROLES,
+            "role_options": [(r.slug, r.label_fr) for r in ROLES],
             "values": values,
             "errors": errors,
         },
@@ -124,7 +125,7 @@ async def _settings_page(
         {
             "values": values,
             "errors": errors,
-            "kinds": TERRITORY_KINDS,
+            "kind_options": [(k.slug, k.label_fr) for k in TERRITORY_KINDS],
             "defaults": {
                 "site_name": settings.territory_name,
                 "licence": settings.licence,

@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from directory import antispam, contributions, initiatives, places, themes
+from directory import antispam, contributions, initiatives, places, territory, themes
 from directory.errors import NotEditable, ValidationError
 from directory.initiatives import field_values
 from directory.models import Correction, Initiative
 from directory.validation import clean_initiative
 from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
-from web import forms
+from web import forms, i18n
 from web.ui import Page, flash, page, refusal, render, see_other
 
 REQUIRED = {"summary": "obligatoire : une phrase qui dit ce que fait l'initiative"}
@@ -32,15 +32,34 @@ def client_ip(request: Request) -> str:
 
 async def form_context(page_: Page, values: dict[str, Any], errors: dict[str, str]) -> dict:
     """What the initiative form needs: vocabularies, the person's values, errors."""
+    lang = i18n.current_language()
+    options = {
+        "themes": [(t.slug, t.label(lang)) for t in await themes.all_themes(page_.session)],
+        "actor_kinds": [(t.slug, t.label(lang)) for t in ACTOR_KINDS],
+        "needs": [(t.slug, t.label(lang)) for t in NEEDS],
+        "statuses": [(t.slug, t.label(lang)) for t in STATUSES],
+    }
     return {
-        "themes": await themes.all_themes(page_.session),
-        "actor_kinds": ACTOR_KINDS,
-        "needs": NEEDS,
-        "statuses": STATUSES,
+        "options": options,
         "values": values,
         "errors": errors,
         "has_communes": await places.has_communes(page_.session),
+        "map_center": await map_center(page_, values),
     }
+
+
+async def map_center(page_: Page, values: dict[str, Any]) -> tuple[float, float, int]:
+    """Where the pin map opens: the given position, else the territory, else France."""
+    try:
+        return float(values["latitude"]), float(values["longitude"]), 16
+    except (KeyError, TypeError, ValueError):
+        pass
+    area = await territory.get_territory(page_.session)
+    if area is not None and area.min_lat is not None and area.max_lat is not None:
+        lat = (area.min_lat + area.max_lat) / 2
+        lon = (area.min_lon + area.max_lon) / 2  # type: ignore[operator]
+        return lat, lon, 9
+    return 46.6, 2.4, 5
 
 
 async def check_antispam(page_: Page, form) -> dict[str, str]:

@@ -17,12 +17,47 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from directory import moderation
+from directory import moderation, themes
 from directory.errors import NotFound
 from directory.models import Person
-from directory.vocabulary import ROLES, by_slug, role_at_least
+from directory.vocabulary import MODERATION_STATES, ROLES, by_slug, role_at_least
 from web import forms, templating
 from web.auth import author_of
+
+# Labels of the initiative fields (French msgids; templates translate them).
+FIELD_LABELS = {
+    "_": "Formulaire",
+    "name": "Nom de l'initiative",
+    "summary": "En une phrase",
+    "description": "Description",
+    "themes": "Thèmes",
+    "actor_kinds": "Qui porte l'initiative",
+    "needs": "Besoins auxquels elle répond",
+    "status": "État de l'initiative",
+    "street": "Adresse (numéro et voie)",
+    "postal_code": "Code postal",
+    "city": "Commune",
+    "insee_code": "Code INSEE",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "website": "Site web",
+    "email": "E-mail de contact public",
+    "phone": "Téléphone",
+    "fediverse": "Compte du fédivers",
+    "social_links": "Réseaux sociaux",
+    "opening_hours": "Horaires d'ouverture",
+    "image_url": "Image",
+    "same_as": "Même initiative ailleurs",
+    "slug": "Identifiant dans l'adresse",
+    "moderation_state": "Modération",
+    "proposer_email": "Votre adresse e-mail",
+    "message": "Message",
+    "email_account": "Adresse e-mail",
+    "password": "Mot de passe",
+    "password_confirm": "Confirmation du mot de passe",
+    "display_name": "Nom affiché",
+    "role": "Rôle",
+}
 
 
 @dataclass
@@ -53,34 +88,34 @@ async def _person(request: Request, session: AsyncSession) -> Person | None:
 async def render(
     page: Page, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> Response:
-    """Render a template with what every contribution or admin page needs."""
+    """Render a template in the site's layout with what contribution and admin pages need."""
     request = page.request
     common: dict[str, Any] = {
         "person": page.person,
         "csrf_field": lambda: forms.csrf_field(request),
         "stamp_field": lambda: forms.stamp_field(request),
         "honeypot_name": forms.HONEYPOT_FIELD,
+        "field_labels": FIELD_LABELS,
         "role_labels": {slug: term.label_fr for slug, term in by_slug(ROLES).items()},
+        "state_labels": {slug: term.label_fr for slug, term in by_slug(MODERATION_STATES).items()},
+        "theme_labels": {t.slug: t.label_fr for t in await themes.all_themes(page.session)},
         "is_moderator": page.can("moderator"),
         "is_admin": page.can("admin"),
         "pending": await moderation.pending_count(page.session) if page.can("moderator") else 0,
+        "flashes": take_flashes(request),
     }
     common.update(context or {})
-    layout_render = getattr(templating, "render", None)
-    if layout_render is not None:
-        return await layout_render(request, name, common, status_code=status_code)
-    templates = getattr(request.app.state, "templates", None)
-    if templates is None:
-        templates = request.app.state.templates = templating.create_templates()
-    common.setdefault("settings", request.app.state.settings)
-    common.setdefault("site", {})
-    common.setdefault("path", request.url.path)
-    return templates.TemplateResponse(request, name, common, status_code=status_code)
+    response = await templating.render(request, name, common, status_code=status_code)
+    response.headers.setdefault("Cache-Control", "no-store")  # forms carry the CSRF token
+    return response
 
 
 async def refusal(page: Page, status: int, title: str, message: str) -> Response:
     return await render(
-        page, "contribute/refused.html", {"title": title, "message": message}, status_code=status
+        page,
+        "contribute/refused.html",
+        {"title": title, "message": message, "status_code": status},
+        status_code=status,
     )
 
 
