@@ -28,9 +28,11 @@ SAINTE_LUCE = CommuneRow("44172", "Sainte-Luce-sur-Loire", 47.2503, -1.4853, 150
 
 def stamp(settings: Settings, age: float = 30) -> str:
     """A fill-time stamp as the form would carry it, shown `age` seconds ago."""
-    return Signer(settings.secret_key, salt="maillage.form-stamp").sign(
-        str(int(time.time() - age))
-    ).decode()
+    return (
+        Signer(settings.secret_key, salt="maillage.form-stamp")
+        .sign(str(int(time.time() - age)))
+        .decode()
+    )
 
 
 async def csrf_of(client: httpx.AsyncClient, path: str = "/connexion") -> str:

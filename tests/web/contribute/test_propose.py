@@ -263,9 +263,7 @@ async def test_commune_search_ignores_accents_case_and_hyphens(client, communes)
     assert await names("x" * 5000) == []
 
 
-async def test_ambiguous_commune_offers_a_choice_without_javascript(
-    client, db, settings, communes
-):
+async def test_ambiguous_commune_offers_a_choice_without_javascript(client, db, settings, communes):
     token = await csrf_of(client, "/proposer")
 
     response = await client.post("/proposer", data=proposal(settings, token, city="Sain"))
