@@ -120,10 +120,10 @@ async def sign_up(page_: Page) -> Response:
                 display_name=values["display_name"],
             )
         except ValidationError as exc:
-            await page_.session.rollback()
+            await page_.rollback()
             errors = exc.errors
         except Conflict as exc:
-            await page_.session.rollback()
+            await page_.rollback()
             errors = {exc.field or "email": "un compte existe déjà pour cette adresse"}
         else:
             forms.rotate_session(request)

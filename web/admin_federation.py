@@ -56,7 +56,7 @@ async def federation(page_: Page) -> Response:
         else:
             raise ValidationError({"action": "action inconnue"})
     except (ValidationError, NotFound) as exc:
-        await page_.session.rollback()
+        await page_.rollback()
         errors = exc.errors if isinstance(exc, ValidationError) else {"_": str(exc)}
         if action == "trust":
             errors = {f"trust-{host}": "; ".join(errors.values())}

@@ -48,17 +48,15 @@ def _edit_values(page_: Page, initiative: Initiative, proposed: dict[str, Any]) 
     return values
 
 
-async def _decide(
-    page_: Page, initiative: Initiative, context: dict[str, Any], decide
-) -> Response | dict[str, str]:
-    """Run a decision; on refusal return the errors (the unit of work is rolled back)."""
+async def _decide(page_: Page, decide, *loaded: Any) -> dict[str, str]:
+    """Run a decision; on refusal roll back (reloading `loaded`) and return the errors."""
     try:
         await decide()
     except ValidationError as exc:
-        await page_.session.rollback()
+        await page_.rollback(*loaded)
         return dict(exc.errors)
     except (Conflict, NotEditable) as exc:
-        await page_.session.rollback()
+        await page_.rollback(*loaded)
         return {"_": str(exc)}
     return {}
 
@@ -66,7 +64,8 @@ async def _decide(
 @page(role="moderator")
 async def proposal(page_: Page) -> Response:
     request = page_.request
-    initiative = await initiatives.get_initiative(page_.session, int(request.path_params["id"]))
+    initiative_id = int(request.path_params["id"])
+    initiative = await initiatives.get_initiative(page_.session, initiative_id)
     editing = request.query_params.get("modifier") == "1"
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -80,8 +79,6 @@ async def proposal(page_: Page) -> Response:
         if action == "approve":
             errors = await _decide(
                 page_,
-                initiative,
-                {},
                 lambda: moderation.approve_proposal(
                     page_.session, initiative, author=page_.author, message=message
                 ),
@@ -89,8 +86,6 @@ async def proposal(page_: Page) -> Response:
         elif action == "reject":
             errors = await _decide(
                 page_,
-                initiative,
-                {},
                 lambda: moderation.reject_proposal(
                     page_.session, initiative, author=page_.author, message=message
                 ),
@@ -103,8 +98,6 @@ async def proposal(page_: Page) -> Response:
             if not errors:
                 errors = await _decide(
                     page_,
-                    initiative,
-                    {},
                     lambda: moderation.approve_proposal(
                         page_.session, initiative, author=page_.author, edits=data, message=message
                     ),
@@ -117,7 +110,7 @@ async def proposal(page_: Page) -> Response:
             flash(request, f"« {initiative.name} » : proposition {verb}.")
             return see_other("/moderation")
         status = 409 if "_" in errors and len(errors) == 1 else 422
-        initiative = await initiatives.get_initiative(page_.session, initiative.id)
+        initiative = await initiatives.get_initiative(page_.session, initiative_id)
     context: dict[str, Any] = {
         "initiative": initiative,
         "rows": moderation.proposal_diff(initiative),
@@ -139,7 +132,8 @@ async def proposal(page_: Page) -> Response:
 @page(role="moderator")
 async def correction(page_: Page) -> Response:
     request = page_.request
-    correction_ = await initiatives.get_correction(page_.session, int(request.path_params["id"]))
+    correction_id = int(request.path_params["id"])
+    correction_ = await initiatives.get_correction(page_.session, correction_id)
     initiative = await initiatives.get_initiative(page_.session, correction_.initiative_id)
     editing = request.query_params.get("modifier") == "1"
     proposed = {field: new for field, (_old, new) in correction_.changes.items()}
@@ -164,8 +158,6 @@ async def correction(page_: Page) -> Response:
         if not errors:
             errors = await _decide(
                 page_,
-                initiative,
-                {},
                 lambda: moderation.decide_correction(
                     page_.session,
                     correction_,
@@ -180,7 +172,7 @@ async def correction(page_: Page) -> Response:
             flash(request, f"« {initiative.name} » : correction {verb}.")
             return see_other("/moderation")
         status = 409 if "_" in errors and len(errors) == 1 else 422
-        correction_ = await initiatives.get_correction(page_.session, correction_.id)
+        correction_ = await initiatives.get_correction(page_.session, correction_id)
         initiative = await initiatives.get_initiative(page_.session, correction_.initiative_id)
     context: dict[str, Any] = {
         "initiative": initiative,
@@ -204,6 +196,8 @@ async def history(page_: Page) -> Response:
     try:
         initiative = await initiatives.get_initiative(page_.session, slug)
     except NotFound:
+        if not slug.isdigit():
+            raise
         initiative = await initiatives.get_initiative(page_.session, int(slug))
     return await render(
         page_,

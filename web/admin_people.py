@@ -74,10 +74,10 @@ async def people_list(page_: Page) -> Response:
                 display_name=values["display_name"],
             )
         except ValidationError as exc:
-            await page_.session.rollback()
+            await page_.rollback()
             errors = exc.errors
         except Conflict as exc:
-            await page_.session.rollback()
+            await page_.rollback()
             errors = {exc.field or "email": str(exc)}
         else:
             flash(request, f"Compte créé pour {person.email}.")
@@ -106,7 +106,7 @@ async def person_update(page_: Page) -> Response:
         else:
             raise ValidationError({"action": "action inconnue"})
     except (ValidationError, Conflict) as exc:
-        await page_.session.rollback()
+        await page_.rollback(person)
         reason = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         return await _people_page(
             page_, {"role": "contributor"}, {f"person-{person.id}": reason}, 409
@@ -189,7 +189,7 @@ async def settings_page(page_: Page) -> Response:
             )
             await instance.save(page_.session, {n: values[n] for n in instance.KEY_NAMES})
         except ValidationError as exc:
-            await page_.session.rollback()
+            await page_.rollback()
             errors = {f"territory_{k}": v for k, v in exc.errors.items()}
         else:
             note = f" {len(rows)} communes importées." if rows else ""

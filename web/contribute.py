@@ -77,8 +77,11 @@ async def check_antispam(page_: Page, form) -> dict[str, str]:
     return {}
 
 
-async def place_commune(page_: Page, data: dict[str, Any], errors: dict[str, str]) -> list:
-    """Match the typed commune with the territory's; fill INSEE code, postal code, position."""
+async def place_commune(
+    page_: Page, data: dict[str, Any], errors: dict[str, str], *, fill: bool = True
+) -> list:
+    """Match the typed commune with the territory's; fill INSEE code, and (with `fill`) the
+    postal code and position the person left empty."""
     if not await places.has_communes(page_.session):
         return []
     name, code = data.get("city", ""), data.get("insee_code", "")
@@ -94,6 +97,8 @@ async def place_commune(page_: Page, data: dict[str, Any], errors: dict[str, str
             errors.setdefault("city", "commune inconnue sur ce territoire")
         return candidates
     data["city"], data["insee_code"] = commune.name, commune.insee_code
+    if not fill:
+        return []
     if not data.get("postal_code"):
         data["postal_code"] = commune.postal_code
     if not data.get("latitude") and not data.get("longitude") and commune.latitude is not None:
@@ -163,7 +168,7 @@ async def propose(page_: Page) -> Response:
                 page_.session, data, author=page_.author, proposer_email=email
             )
         except ValidationError as exc:
-            await page_.session.rollback()
+            await page_.rollback()
             errors = exc.errors
         else:
             if submitted.token:
@@ -237,7 +242,11 @@ async def correction(page_: Page) -> Response:
     errors = await check_antispam(page_, form)
     candidates: list = []
     if not errors:
-        candidates = await place_commune(page_, data, errors)
+        # Fill postal code and position only when the commune itself is corrected.
+        moved = data.get("insee_code") != initiative.insee_code or data.get("city") != (
+            initiative.city
+        )
+        candidates = await place_commune(page_, data, errors, fill=moved)
         errors = {**await check_initiative(page_, data), **errors}
         try:
             email, message = contributions.clean_proposer(
@@ -261,12 +270,12 @@ async def correction(page_: Page) -> Response:
                 message=message,
             )
         except ValidationError as exc:
-            await page_.session.rollback()
+            await page_.rollback(initiative)
             errors = dict(exc.errors)
             if "_" in errors and "ne change rien" in errors["_"]:
                 errors["_"] = "Votre correction ne change rien : modifiez au moins un champ."
         except NotEditable as exc:
-            await page_.session.rollback()
+            await page_.rollback(initiative)
             errors = {"_": str(exc)}
         else:
             if submitted.token:

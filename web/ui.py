@@ -72,6 +72,14 @@ class Page:
     def author(self):
         return author_of(self.person)
 
+    async def rollback(self, *objects: Any) -> None:
+        """Undo the unit of work, then reload the signed-in person and `objects` (a rollback
+        expires every loaded object, and templates read them after)."""
+        await self.session.rollback()
+        for obj in (self.person, *objects):
+            if obj is not None:
+                await self.session.refresh(obj)
+
     def can(self, role: str) -> bool:
         return self.person is not None and role_at_least(self.person.role, role)
 
@@ -144,10 +152,10 @@ def page(role: str | None = None) -> Callable:
                 try:
                     return await endpoint(current)
                 except forms.FormRefused as refused:
-                    await session.rollback()
+                    await current.rollback()
                     return await refusal(current, refused.status, "Envoi refusé", refused.message)
                 except NotFound as missing:
-                    await session.rollback()
+                    await current.rollback()
                     return await refusal(current, 404, "Page introuvable", str(missing))
 
         return handle
