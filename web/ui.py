@@ -138,6 +138,12 @@ def page(role: str | None = None) -> Callable:
     def wrap(endpoint: Callable[[Page], Awaitable[Response]]) -> Callable:
         @functools.wraps(endpoint)
         async def handle(request: Request) -> Response:
+            try:
+                return await _handle(request)
+            finally:
+                await request.close()  # uploaded files' temporary copies
+
+        async def _handle(request: Request) -> Response:
             async with request.app.state.db.session() as session:
                 current = Page(request, session, await _person(request, session))
                 if role is not None and current.person is None:
