@@ -206,3 +206,58 @@ async def public_revisions(session: AsyncSession, initiative_id: int) -> list[Re
             .order_by(Revision.created_at.desc(), Revision.id.desc())
         )
     )
+
+
+async def bounds(session: AsyncSession) -> tuple[float, float, float, float] | None:
+    """South, west, north, east of the territory, or of the published initiatives."""
+    area = await territory(session)
+    if area and None not in (area.min_lat, area.min_lon, area.max_lat, area.max_lon):
+        return (area.min_lat, area.min_lon, area.max_lat, area.max_lon)  # type: ignore[return-value]
+    row = (
+        await session.execute(
+            select(
+                func.min(Initiative.latitude),
+                func.min(Initiative.longitude),
+                func.max(Initiative.latitude),
+                func.max(Initiative.longitude),
+            ).where(PUBLISHED)
+        )
+    ).one()
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])
+
+
+async def in_view(
+    session: AsyncSession, conditions: list, limit: int = 20
+) -> tuple[int, list[Initiative]]:
+    """How many initiatives meet these conditions, and the first ones by name."""
+    total = int(await session.scalar(select(func.count(Initiative.id)).where(*conditions)) or 0)
+    items = list(
+        await session.scalars(
+            select(Initiative)
+            .where(*conditions)
+            .order_by(Initiative.name, Initiative.id)
+            .limit(limit)
+        )
+    )
+    return total, items
+
+
+async def commune_theme_counts(session: AsyncSession, insee_code: str) -> list[ThemeCount]:
+    """Core themes present in a commune, with their number of published initiatives."""
+    parent = aliased(Theme)
+    core_slug = func.coalesce(parent.slug, Theme.slug)
+    rows = await session.execute(
+        select(core_slug, func.count(func.distinct(InitiativeTheme.initiative_id)))
+        .select_from(InitiativeTheme)
+        .join(Theme, Theme.id == InitiativeTheme.theme_id)
+        .outerjoin(parent, parent.id == Theme.parent_id)
+        .join(Initiative, Initiative.id == InitiativeTheme.initiative_id)
+        .where(PUBLISHED, Initiative.insee_code == insee_code)
+        .group_by(core_slug)
+    )
+    counts = dict(rows.all())
+    return [
+        ThemeCount(t, counts[t.slug])
+        for t in await all_themes(session)
+        if t.is_core and counts.get(t.slug)
+    ]

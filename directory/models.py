@@ -117,29 +117,32 @@ class ApiToken(Base):
 
 class InitiativeTheme(Base):
     __tablename__ = "initiative_themes"
+    __table_args__ = (Index("ix_initiative_themes_theme_id", "theme_id", "initiative_id"),)
 
     initiative_id: Mapped[int] = mapped_column(
         ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
     )
-    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id"), primary_key=True, index=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id"), primary_key=True)
 
 
 class InitiativeActorKind(Base):
     __tablename__ = "initiative_actor_kinds"
+    __table_args__ = (Index("ix_initiative_actor_kinds_kind", "kind", "initiative_id"),)
 
     initiative_id: Mapped[int] = mapped_column(
         ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
     )
-    kind: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class InitiativeNeed(Base):
     __tablename__ = "initiative_needs"
+    __table_args__ = (Index("ix_initiative_needs_need", "need", "initiative_id"),)
 
     initiative_id: Mapped[int] = mapped_column(
         ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True
     )
-    need: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    need: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class Initiative(Base):
@@ -148,6 +151,11 @@ class Initiative(Base):
         UniqueConstraint("source", "source_id", name="uq_initiatives_source"),
         Index("ix_initiatives_lat_lon", "latitude", "longitude"),
         Index("ix_initiatives_state_id", "moderation_state", "id"),
+        # Search: sorted listings and facet counts read these indexes without the table.
+        Index("ix_initiatives_state_name", "moderation_state", "name_key", "id"),
+        Index("ix_initiatives_state_created", "moderation_state", "created_at", "id"),
+        Index("ix_initiatives_state_status", "moderation_state", "status"),
+        Index("ix_initiatives_state_commune", "moderation_state", "insee_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,6 +169,8 @@ class Initiative(Base):
     via: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     name: Mapped[str] = mapped_column(String(200))
+    # The name folded for sorting ("Écoles" next to "Ecoles"); kept by search.index_initiatives.
+    name_key: Mapped[str] = mapped_column(String(200), default="")
     summary: Mapped[str] = mapped_column(String(300), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="active")
@@ -280,6 +290,15 @@ class Correction(Base):
     moderation_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SearchState(Base):
+    """One row whose token changes (by trigger) whenever cached facet counts go stale."""
+
+    __tablename__ = "search_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
 
 
 class InstanceSetting(Base):

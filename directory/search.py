@@ -7,19 +7,58 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory import facets
 from directory.errors import ValidationError
-from directory.models import Initiative, InitiativeTheme, Theme
-from directory.text import stemmed
+from directory.fulltext import fts5_query, tsquery_text
+from directory.models import (
+    Initiative,
+    InitiativeActorKind,
+    InitiativeNeed,
+    InitiativeTheme,
+    Theme,
+)
+from directory.text import fold, stemmed
 from directory.vocabulary import ACTOR_KIND_SLUGS, NEED_SLUGS, STATUS_SLUGS
 
 
 async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
-    """(Re)index these initiatives: name (weight A), summary and themes (B), description (C)."""
+    """(Re)index these initiatives: name (weight A), summary and themes (B), description (C).
+
+    Also keeps `name_key` (the folded name that name-sorted listings use). Call it in the
+    same transaction as any change to an initiative's texts or themes; batches are fine.
+    """
     if not ids:
         return
+    ids = list(dict.fromkeys(ids))
+    names = (
+        await session.execute(
+            select(Initiative.id, Initiative.name).where(
+                Initiative.id.in_(bindparam("ids", expanding=True))
+            ),
+            {"ids": ids},
+        )
+    ).all()
+    if names:
+        await session.execute(
+            update(Initiative).execution_options(synchronize_session=False),
+            [{"id": row.id, "name_key": name_key(row.name)} for row in names],
+        )
     if session.bind.dialect.name == "postgresql":
         await session.execute(
             text(
@@ -32,7 +71,7 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
                 " || setweight(to_tsvector('maillage_fr', i.description), 'C')"
                 " WHERE i.id = ANY(:ids)"
             ),
-            {"ids": list(ids)},
+            {"ids": ids},
         )
         return
     rows = (
@@ -40,7 +79,7 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
             select(
                 Initiative.id, Initiative.name, Initiative.summary, Initiative.description
             ).where(Initiative.id.in_(bindparam("ids", expanding=True))),
-            {"ids": list(ids)},
+            {"ids": ids},
         )
     ).all()
     labels: dict[int, list[str]] = {}
@@ -49,7 +88,7 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
             select(InitiativeTheme.initiative_id, Theme.label_fr, Theme.label_en)
             .join(Theme, Theme.id == InitiativeTheme.theme_id)
             .where(InitiativeTheme.initiative_id.in_(bindparam("ids", expanding=True))),
-            {"ids": list(ids)},
+            {"ids": ids},
         )
     ).all():
         labels.setdefault(initiative_id, []).extend((label_fr, label_en))
@@ -57,7 +96,7 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
         text("DELETE FROM initiative_fts WHERE rowid IN :ids").bindparams(
             bindparam("ids", expanding=True)
         ),
-        {"ids": list(ids)},
+        {"ids": ids},
     )
     if not rows:
         return
@@ -73,6 +112,11 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
             for row in rows
         ],
     )
+
+
+def name_key(name: str) -> str:
+    """The sort key of a name: folded, punctuation-insensitive ("Écoles" sorts with "ecoles")."""
+    return " ".join(fold(name).split())[:200]
 
 
 # --- Query side: the interface shared by the API, pages, exports and the diagnostic. -------
@@ -201,3 +245,226 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
     if errors:
         raise ValidationError(errors)
     return query
+
+
+# --- Query execution. ----------------------------------------------------------------------
+
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE = 111.195
+# PostgreSQL ranks (ts_rank) at most this many matches, taken best field first (see
+# _ranked_postgresql): ranking every match of a common word costs 100+ ms at 100k rows.
+RANK_CANDIDATES = 2000
+_FTS = table("initiative_fts", column("rowid"))
+_FTS_TABLE = literal_column("initiative_fts")
+_SEARCH_VECTOR = literal_column("initiatives.search_vector")
+_CONFIG = literal_column("'maillage_fr'::regconfig")
+
+
+def _text_filter(query: SearchQuery, dialect: str) -> ColumnElement[bool] | None:
+    """The full-text condition, or None when the text holds no searchable word."""
+    if dialect == "postgresql":
+        words = tsquery_text(query.text)
+        if not words:
+            return None
+        return _SEARCH_VECTOR.op("@@")(func.to_tsquery(_CONFIG, words))
+    match = fts5_query(query.text)
+    if not match:
+        return None
+    return Initiative.id.in_(select(_FTS.c.rowid).where(_FTS_TABLE.op("MATCH")(match)))
+
+
+def distance_km(lat: float, lon: float, dialect: str) -> ColumnElement[float]:
+    """Great-circle (haversine) distance in km from (lat, lon) to each initiative."""
+    lat0 = math.radians(lat)
+    dlat = func.sin((func.radians(Initiative.latitude) - lat0) / 2)
+    dlon = func.sin((func.radians(Initiative.longitude) - math.radians(lon)) / 2)
+    a = dlat * dlat + math.cos(lat0) * func.cos(func.radians(Initiative.latitude)) * dlon * dlon
+    smallest = func.least if dialect == "postgresql" else func.min
+    return 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(smallest(a, 1.0)))
+
+
+def _area_filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.bbox:
+        min_lat, min_lon, max_lat, max_lon = query.bbox
+        conditions.append(Initiative.latitude.between(min_lat, max_lat))
+        if min_lon <= max_lon:
+            conditions.append(Initiative.longitude.between(min_lon, max_lon))
+        else:  # the box crosses the antimeridian
+            conditions.append(or_(Initiative.longitude >= min_lon, Initiative.longitude <= max_lon))
+    if query.near:
+        lat, lon, km = query.near
+        # A bounding box first, so the (latitude, longitude) index does the coarse work.
+        dlat = km / KM_PER_DEGREE
+        conditions.append(Initiative.latitude.between(lat - dlat, lat + dlat))
+        cos_lat = math.cos(math.radians(min(89.9, abs(lat) + dlat)))
+        dlon = km / (KM_PER_DEGREE * cos_lat) if cos_lat > 0 else 360
+        if abs(lat) + dlat < 89.9 and dlon < 180 and -180 <= lon - dlon <= lon + dlon <= 180:
+            conditions.append(Initiative.longitude.between(lon - dlon, lon + dlon))
+        conditions.append(distance_km(lat, lon, dialect) <= km)
+    return conditions
+
+
+def _filters(query: SearchQuery, dialect: str, *, text: bool = True) -> list[ColumnElement[bool]]:
+    """Every condition of the query on `initiatives` (text included unless text=False)."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.moderation_states:
+        conditions.append(Initiative.moderation_state.in_(query.moderation_states))
+    if query.statuses:
+        conditions.append(Initiative.status.in_(query.statuses))
+    if query.origin == "local":
+        conditions.append(Initiative.origin.is_(None))
+    elif query.origin == "remote":
+        conditions.append(Initiative.origin.is_not(None))
+    if query.communes:
+        conditions.append(Initiative.insee_code.in_(query.communes))
+    if query.themes:
+        wanted = select(Theme.id).where(Theme.slug.in_(query.themes))
+        theme_ids = select(Theme.id).where(
+            or_(Theme.slug.in_(query.themes), Theme.parent_id.in_(wanted))
+        )
+        conditions.append(
+            Initiative.id.in_(
+                select(InitiativeTheme.initiative_id).where(InitiativeTheme.theme_id.in_(theme_ids))
+            )
+        )
+    if query.actor_kinds:
+        conditions.append(
+            Initiative.id.in_(
+                select(InitiativeActorKind.initiative_id).where(
+                    InitiativeActorKind.kind.in_(query.actor_kinds)
+                )
+            )
+        )
+    if query.needs:
+        conditions.append(
+            Initiative.id.in_(
+                select(InitiativeNeed.initiative_id).where(InitiativeNeed.need.in_(query.needs))
+            )
+        )
+    conditions += _area_filters(query, dialect)
+    if text and (condition := _text_filter(query, dialect)) is not None:
+        conditions.append(condition)
+    return conditions
+
+
+def matching_ids(query: SearchQuery, *, dialect: str) -> Select:
+    """SELECT of the ids of every initiative the query matches, unordered and unpaged.
+
+    For exports and the diagnostic to stream from (`await session.stream_scalars(...)`),
+    or to use as a subquery (`Initiative.id.in_(matching_ids(q, dialect=...))`).
+    `dialect` is "sqlite" or "postgresql" (`session.bind.dialect.name`, `Database.dialect`).
+    Sorting and paging are left out; unknown theme slugs simply match nothing.
+    """
+    return select(Initiative.id).where(*_filters(query, dialect))
+
+
+def _effective_sort(query: SearchQuery, has_text: bool) -> str:
+    if query.sort == "relevance" and not has_text:
+        return "name"
+    if query.sort == "distance" and not query.near:
+        return "name"
+    return query.sort
+
+
+def _ordered(query: SearchQuery, sort: str, dialect: str) -> Select:
+    """A SELECT of (id, distance or None), in the query's order, paged."""
+    distance = distance_km(*query.near[:2], dialect) if query.near else literal(None)
+    stmt = select(Initiative.id, distance.label("distance"))
+    if sort == "relevance":
+        return _ranked(query, dialect)
+    stmt = stmt.where(*_filters(query, dialect))
+    if sort == "recent":
+        stmt = stmt.order_by(Initiative.created_at.desc(), Initiative.id.desc())
+    elif sort == "distance":
+        stmt = stmt.order_by(distance, Initiative.id)
+    else:
+        stmt = stmt.order_by(Initiative.name_key, Initiative.id)
+    return stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+
+
+def _ranked(query: SearchQuery, dialect: str) -> Select:
+    """Best matches first: name (weight A) above summary and themes (B) above description (C)."""
+    distance = distance_km(*query.near[:2], dialect) if query.near else literal(None)
+    others = _filters(query, dialect, text=False)
+    offset = (query.page - 1) * query.per_page
+    if dialect == "postgresql":
+        tsquery = func.to_tsquery(_CONFIG, tsquery_text(query.text))
+        rank = func.ts_rank(_SEARCH_VECTOR, tsquery)
+        return (
+            select(Initiative.id, distance.label("distance"))
+            .where(*others, _SEARCH_VECTOR.op("@@")(tsquery))
+            .order_by(rank.desc(), Initiative.id)
+            .limit(query.per_page)
+            .offset(offset)
+        )
+    rank = func.bm25(_FTS_TABLE, 10.0, 4.0, 1.0)
+    return (
+        select(Initiative.id, distance.label("distance"))
+        .join_from(_FTS, Initiative, Initiative.id == _FTS.c.rowid)
+        .where(_FTS_TABLE.op("MATCH")(fts5_query(query.text)), *others)
+        .order_by(rank, Initiative.id)
+        .limit(query.per_page)
+        .offset(offset)
+    )
+
+
+def _cache_key(query: SearchQuery) -> tuple[Any, ...] | None:
+    """The part of a query that determines total and facets, when worth caching."""
+    if query.text.strip() or query.bbox or query.near:
+        return None
+    lists = ("moderation_states", "statuses", "communes", "themes", "actor_kinds", "needs")
+    return (*(tuple(sorted(getattr(query, name))) for name in lists), query.origin, query.facets)
+
+
+async def search_initiatives(session: AsyncSession, query: SearchQuery) -> SearchResult:
+    """One page of initiatives matching the query, the total, and facet counts if asked.
+
+    Raises ValidationError for an unknown theme slug or a bad sort, page or per_page.
+    """
+    dialect = session.bind.dialect.name
+    _check(query)
+    themes = await facets.theme_rows(session)
+    known = {t.slug for t in themes}
+    if unknown := [s for s in query.themes if s not in known]:
+        raise ValidationError({"theme": f"inconnu : {', '.join(unknown)}"})
+    has_text = _text_filter(query, dialect) is not None
+    sort = _effective_sort(query, has_text)
+
+    rows = (await session.execute(_ordered(query, sort, dialect))).all()
+
+    async def count() -> facets.Counts:
+        return await facets.count_facets(
+            session, matching_ids(query, dialect=dialect), themes, facets=query.facets
+        )
+
+    key = _cache_key(query)
+    total, counts = await (facets.cached(session, key, count) if key else count())
+    ids = [row.id for row in rows]
+    loaded = {
+        i.id: i
+        for i in await session.scalars(
+            select(Initiative).where(Initiative.id.in_(bindparam("ids", expanding=True))),
+            {"ids": ids},
+        )
+    }
+    return SearchResult(
+        total=total,
+        items=[loaded[i] for i in ids if i in loaded],
+        facets=counts,
+        distances_km={row.id: round(row.distance, 3) for row in rows if row.distance is not None},
+    )
+
+
+def _check(query: SearchQuery) -> None:
+    errors = {}
+    if query.sort not in SORTS:
+        errors["sort"] = f"un de : {', '.join(SORTS)}"
+    if not 1 <= query.per_page <= MAX_PER_PAGE:
+        errors["per_page"] = f"entre 1 et {MAX_PER_PAGE}"
+    if query.page < 1:
+        errors["page"] = "à partir de 1"
+    if query.origin not in ("all", "local", "remote"):
+        errors["origin"] = "all, local ou remote"
+    if errors:
+        raise ValidationError(errors)

@@ -8,7 +8,8 @@ cookie when `?lang=` asks for one, and gives templates the common context (`lang
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -51,11 +52,29 @@ def _format_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value, locale=i18n.current_language())
 
 
-def markdown_html(text: str) -> Markup:
-    """Markdown rendered to HTML and sanitized (descriptions come from anyone)."""
+def isodate(value: datetime | None) -> str:
+    """RFC 3339 in UTC, as Atom wants it."""
+    if value is None:
+        value = datetime.now(UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def markdown_html(text: str, min_level: int = 0) -> Markup:
+    """Markdown rendered to HTML and sanitized (descriptions come from anyone).
+
+    `min_level` pushes headings down (h1 and h2 become h<min_level>, h3 the next level...)
+    so that a description's own titles sit under the page's.
+    """
     import nh3
 
     html = MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text or "")
+    if min_level:
+        html = _HEADING.sub(lambda m: f"<{m[1]}h{min(6, max(min_level, int(m[2]) + 1))}>", html)
     return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow ugc"))
 
 
@@ -79,6 +98,7 @@ def create_templates() -> Jinja2Templates:
     env.filters["date"] = _format_date
     env.filters["number"] = _format_number
     env.filters["markdown"] = markdown_html
+    env.filters["isodate"] = isodate
     env.globals.update(
         status_label=lambda slug: _term_label(STATUSES, slug),
         need_label=lambda slug: _term_label(NEEDS, slug),

@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(253), nullable=True, index=True),
         sa.Column("via", sa.JSON, nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("name_key", sa.String(200), nullable=False, server_default=""),
         sa.Column("summary", sa.String(300), nullable=False, server_default=""),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
         sa.Column("status", sa.String(20), nullable=False, server_default="active"),
@@ -118,6 +119,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_initiatives_lat_lon", "initiatives", ["latitude", "longitude"])
     op.create_index("ix_initiatives_state_id", "initiatives", ["moderation_state", "id"])
+    # Search: sorted listings and facet counts read these indexes without the table.
+    op.create_index(
+        "ix_initiatives_state_name", "initiatives", ["moderation_state", "name_key", "id"]
+    )
+    op.create_index(
+        "ix_initiatives_state_created", "initiatives", ["moderation_state", "created_at", "id"]
+    )
+    op.create_index("ix_initiatives_state_status", "initiatives", ["moderation_state", "status"])
+    op.create_index(
+        "ix_initiatives_state_commune", "initiatives", ["moderation_state", "insee_code"]
+    )
     op.create_table(
         "initiative_themes",
         sa.Column(
@@ -128,7 +140,9 @@ def upgrade() -> None:
         ),
         sa.Column("theme_id", sa.Integer, sa.ForeignKey("themes.id"), primary_key=True),
     )
-    op.create_index("ix_initiative_themes_theme_id", "initiative_themes", ["theme_id"])
+    op.create_index(
+        "ix_initiative_themes_theme_id", "initiative_themes", ["theme_id", "initiative_id"]
+    )
     op.create_table(
         "initiative_actor_kinds",
         sa.Column(
@@ -139,7 +153,9 @@ def upgrade() -> None:
         ),
         sa.Column("kind", sa.String(40), primary_key=True),
     )
-    op.create_index("ix_initiative_actor_kinds_kind", "initiative_actor_kinds", ["kind"])
+    op.create_index(
+        "ix_initiative_actor_kinds_kind", "initiative_actor_kinds", ["kind", "initiative_id"]
+    )
     op.create_table(
         "initiative_needs",
         sa.Column(
@@ -150,7 +166,7 @@ def upgrade() -> None:
         ),
         sa.Column("need", sa.String(40), primary_key=True),
     )
-    op.create_index("ix_initiative_needs_need", "initiative_needs", ["need"])
+    op.create_index("ix_initiative_needs_need", "initiative_needs", ["need", "initiative_id"])
     op.create_table(
         "relations",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -227,11 +243,17 @@ def upgrade() -> None:
         sa.Column("decided_at", TS, nullable=True),
     )
     op.create_table(
+        "search_state",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("token", sa.String(32), nullable=False),
+    )
+    op.create_table(
         "instance_settings",
         sa.Column("key", sa.String(80), primary_key=True),
         sa.Column("value", sa.Text, nullable=False, server_default=""),
     )
     _create_search_index()
+    _create_search_triggers()
 
 
 def _create_search_index() -> None:
@@ -260,9 +282,63 @@ def _create_search_index() -> None:
     op.execute("CREATE INDEX ix_initiatives_search ON initiatives USING gin (search_vector)")
 
 
+# What the cached facet counts depend on (directory/facets.py): any change to these
+# columns or rows gives search_state a new random token, which invalidates the caches.
+SEARCH_SOURCES = {
+    "initiatives": ("moderation_state", "status", "origin", "insee_code"),
+    "initiative_themes": ("initiative_id", "theme_id"),
+    "initiative_actor_kinds": ("initiative_id", "kind"),
+    "initiative_needs": ("initiative_id", "need"),
+    "themes": ("slug", "parent_id"),
+}
+
+
+def _create_search_triggers() -> None:
+    """Triggers that renew search_state.token whenever what the facet cache holds changes."""
+    if op.get_bind().dialect.name == "sqlite":
+        bump = (
+            "INSERT INTO search_state (id, token) VALUES (1, lower(hex(randomblob(16))))"
+            " ON CONFLICT (id) DO UPDATE SET token = excluded.token;"
+        )
+        for table, columns in SEARCH_SOURCES.items():
+            for event in ("INSERT", "DELETE", f"UPDATE OF {', '.join(columns)}"):
+                name = f"search_changed_{table}_{event.split()[0].lower()}"
+                op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {bump} END")
+        return
+    # Deferred to commit, so the row lock on search_state is taken last and held only while
+    # committing (no deadlock with row locks taken earlier), and once per transaction.
+    op.execute(
+        """
+        CREATE FUNCTION maillage_search_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_setting('maillage.search_changed', true) = txid_current()::text THEN
+                RETURN NULL;
+            END IF;
+            PERFORM set_config('maillage.search_changed', txid_current()::text, true);
+            INSERT INTO search_state (id, token) VALUES (1, md5(random()::text || clock_timestamp()::text))
+            ON CONFLICT (id) DO UPDATE SET token = excluded.token;
+            RETURN NULL;
+        END $$
+        """
+    )
+    for table, columns in SEARCH_SOURCES.items():
+        op.execute(
+            f"CREATE CONSTRAINT TRIGGER search_changed AFTER INSERT OR DELETE OR UPDATE OF"
+            f" {', '.join(columns)} ON {table} DEFERRABLE INITIALLY DEFERRED"
+            " FOR EACH ROW EXECUTE FUNCTION maillage_search_changed()"
+        )
+        op.execute(
+            f"CREATE TRIGGER search_truncated AFTER TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION maillage_search_changed()"
+        )
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS maillage_search_changed() CASCADE")
     for table in (
         "instance_settings",
+        "search_state",
         "corrections",
         "revisions",
         "relations",
