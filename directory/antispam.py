@@ -92,10 +92,12 @@ async def clear(session: AsyncSession, key: str) -> None:
     await session.execute(delete(RateCounter).where(RateCounter.key == key[:300]))
 
 
-def filled_too_fast(started_at: float, *, now: float | None = None) -> bool:
+def filled_too_fast(
+    started_at: float, *, now: float | None = None, minimum: float | None = None
+) -> bool:
     """A person takes seconds to fill a form; a script posts at once."""
     now = time.time() if now is None else now
-    return now - started_at < MIN_FILL_SECONDS
+    return now - started_at < (MIN_FILL_SECONDS if minimum is None else minimum)
 
 
 def form_expired(started_at: float, *, now: float | None = None) -> bool:

@@ -69,7 +69,9 @@ async def check_antispam(page_: Page, form) -> dict[str, str]:
         return {"_": "Envoi refusé : un champ caché destiné aux robots a été rempli."}
     if started is None or antispam.form_expired(started):
         return {"_": "Ce formulaire a expiré. Vérifiez vos informations et envoyez-le à nouveau."}
-    if antispam.filled_too_fast(started):
+    # An instance may tune the minimum (settings.extra["min_fill_seconds"]; tests use 0).
+    configured = page_.request.app.state.settings.extra.get("min_fill_seconds")
+    if antispam.filled_too_fast(started, minimum=float(configured) if configured else None):
         return {
             "_": "Formulaire envoyé trop vite pour avoir été rempli par une personne. "
             "Vérifiez vos informations et envoyez-le à nouveau."
