@@ -320,7 +320,9 @@ async def test_federation_bad_input(client, db, admin, sign_in):
     )
 
     assert bad_trust.status_code == 422 and "attendu : publish, hold, block" in bad_trust.text
-    assert empty_domain.status_code == 422 and 'id="f-domain-error">obligatoire' in empty_domain.text
+    assert (
+        empty_domain.status_code == 422 and 'id="f-domain-error">obligatoire' in empty_domain.text
+    )
     assert no_csrf.status_code == 403
     assert await count(db, DomainBlock) == 0
     async with db.session() as session:

@@ -164,8 +164,9 @@ async def test_visitor_proposes_then_moderator_approves_and_it_is_published(
     assert await page.input_value("#f-city") == "Rezé"
     assert await page.input_value("#f-postal_code") == "44400"
     await page.click("#pin-map", position={"x": 420, "y": 120})
-    lat, lon = float(await page.input_value("#f-latitude")), float(
-        await page.input_value("#f-longitude")
+    lat, lon = (
+        float(await page.input_value("#f-latitude")),
+        float(await page.input_value("#f-longitude")),
     )
     assert abs(lat - 47.18) < 0.05 and abs(lon + 1.55) < 0.05  # near Rezé, moved by the click
     await page.fill("#f-website", "https://velo.example.org")
@@ -190,7 +191,13 @@ async def test_visitor_proposes_then_moderator_approves_and_it_is_published(
     await page.click(f"text={NAME}")
     await page.wait_for_url(re.compile(r"/moderation/propositions/\d+$"))
     diff = await page.locator("table.diff").inner_text()
-    for expected in (NAME, "Mobilité", "Réemploi et réparation", "Rezé", "https://velo.example.org"):
+    for expected in (
+        NAME,
+        "Mobilité",
+        "Réemploi et réparation",
+        "Rezé",
+        "https://velo.example.org",
+    ):
         assert expected in diff
     assert "camille@example.org" in await page.locator("header.page-header").inner_text()
     await check_accessibility(page, artifacts, "proposal")

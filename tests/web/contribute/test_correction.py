@@ -49,9 +49,7 @@ async def test_form_is_filled_with_the_current_values(client, published, commune
     assert 'value="47.19"' in response.text
 
 
-async def test_anonymous_correction_waits_for_moderation(
-    client, db, settings, published, communes
-):
+async def test_anonymous_correction_waits_for_moderation(client, db, settings, published, communes):
     token = await csrf_of(client, f"/initiatives/{published.slug}/correction")
 
     response = await client.post(

@@ -9,7 +9,6 @@ import pytest
 from directory import contributions, initiatives
 from directory.initiatives import Author
 from directory.models import Initiative
-from tests.web.contribute.conftest import csrf_of
 
 PROPOSAL = {
     "name": "Épicerie solidaire du Château",
@@ -56,7 +55,9 @@ async def test_anonymous_visitors_are_sent_to_sign_in(client, proposed):
     response = await client.get(f"/moderation/propositions/{proposed.id}")
 
     assert response.status_code == 303
-    assert response.headers["location"] == f"/connexion?suite=/moderation/propositions/{proposed.id}"
+    assert (
+        response.headers["location"] == f"/connexion?suite=/moderation/propositions/{proposed.id}"
+    )
 
 
 async def test_contributors_and_referents_are_refused(client, db, contributor, sign_in):
@@ -105,9 +106,7 @@ async def test_proposal_page_shows_every_field_as_new(client, moderator, sign_in
     assert "?modifier=1" in text
 
 
-async def test_approve_publishes_and_the_history_says_who(
-    client, db, moderator, sign_in, proposed
-):
+async def test_approve_publishes_and_the_history_says_who(client, db, moderator, sign_in, proposed):
     token = await sign_in(moderator)
 
     response = await client.post(
