@@ -33,18 +33,19 @@ def wants_html(request: Request) -> bool:
 
 async def html_error(request: Request, status: int, message: str = "") -> Response:
     """The error page in the visitor's language (web/templates/error.html)."""
+    from web.i18n import N_
     from web.i18n import gettext as _
     from web.templating import render, site_context
 
     titles = {
-        400: "Requête incorrecte",
-        401: "Connexion nécessaire",
-        403: "Accès refusé",
-        404: "Page introuvable",
-        405: "Méthode non permise",
-        409: "Conflit",
-        422: "Données invalides",
-        429: "Trop de requêtes",
+        400: N_("Requête incorrecte"),
+        401: N_("Connexion nécessaire"),
+        403: N_("Accès refusé"),
+        404: N_("Page introuvable"),
+        405: N_("Méthode non permise"),
+        409: N_("Conflit"),
+        422: N_("Données invalides"),
+        429: N_("Trop de requêtes"),
     }
     context: dict[str, object] = {"site": {}, "person": None}
     if status < 500:
@@ -58,7 +59,7 @@ async def html_error(request: Request, status: int, message: str = "") -> Respon
         {
             **context,
             "status": status,
-            "title": _(titles.get(status, "Erreur interne")),
+            "title": _(titles.get(status, N_("Erreur interne"))),
             "message": message
             or (
                 _("La page demandée n'existe pas ou a été déplacée.")

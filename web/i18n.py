@@ -94,3 +94,8 @@ def lazy_language(request: Request) -> str:
     lang = choose_language(request, settings.default_language)
     set_language(lang)
     return lang
+
+
+def N_(message: str) -> str:
+    """Mark a French message for the catalog where it is translated later (tables, labels)."""
+    return message

@@ -12,14 +12,14 @@ from starlette.responses import Response
 from directory import browse, search
 from directory.errors import ValidationError
 from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
-from web.i18n import lazy_language
+from web.i18n import N_, lazy_language
 from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
 from web.templating import render
 
 SORT_LABELS = (
-    ("name", "Nom (A → Z)"),
-    ("recent", "Les plus récentes"),
-    ("relevance", "Pertinence"),
+    ("name", N_("Nom (A → Z)")),
+    ("recent", N_("Les plus récentes")),
+    ("relevance", N_("Pertinence")),
 )
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from directory import browse
 from directory.models import Initiative, Person
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.templating import render
 
@@ -138,34 +139,34 @@ def public_author(revision, people: dict[int, Person]) -> str:
 
 # Field names as a reader sees them in the history.
 FIELD_LABELS = {
-    "name": "Nom",
-    "summary": "Résumé",
-    "description": "Description",
-    "themes": "Thèmes",
-    "actor_kinds": "Types d'acteurs",
-    "needs": "Besoins",
-    "status": "Statut",
-    "street": "Adresse",
-    "postal_code": "Code postal",
-    "city": "Commune",
-    "insee_code": "Code INSEE",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-    "website": "Site web",
-    "email": "Courriel",
-    "phone": "Téléphone",
-    "fediverse": "Compte fédivers",
-    "social_links": "Réseaux sociaux",
-    "opening_hours": "Horaires",
-    "image_url": "Image",
-    "same_as": "Mêmes initiatives ailleurs",
+    "name": N_("Nom"),
+    "summary": N_("Résumé"),
+    "description": N_("Description"),
+    "themes": N_("Thèmes"),
+    "actor_kinds": N_("Types d'acteurs"),
+    "needs": N_("Besoins"),
+    "status": N_("Statut"),
+    "street": N_("Adresse"),
+    "postal_code": N_("Code postal"),
+    "city": N_("Commune"),
+    "insee_code": N_("Code INSEE"),
+    "latitude": N_("Latitude"),
+    "longitude": N_("Longitude"),
+    "website": N_("Site web"),
+    "email": N_("Courriel"),
+    "phone": N_("Téléphone"),
+    "fediverse": N_("Compte fédivers"),
+    "social_links": N_("Réseaux sociaux"),
+    "opening_hours": N_("Horaires"),
+    "image_url": N_("Image"),
+    "same_as": N_("Mêmes initiatives ailleurs"),
 }
 ACTIONS = {
-    "create": "Création",
-    "update": "Modification",
-    "moderate": "Modération",
-    "publish": "Publication",
-    "correction": "Correction acceptée",
+    "create": N_("Création"),
+    "update": N_("Modification"),
+    "moderate": N_("Modération"),
+    "publish": N_("Publication"),
+    "correction": N_("Correction acceptée"),
 }
 
 

@@ -30,12 +30,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 # Main navigation: (path, French label); labels go through the catalog at render time.
 NAV: tuple[tuple[str, str], ...] = (
-    ("/", "Accueil"),
-    ("/carte", "Carte"),
-    ("/initiatives", "Initiatives"),
-    ("/themes", "Thèmes"),
-    ("/diagnostic", "Diagnostic"),
-    ("/proposer", "Proposer une initiative"),
+    ("/", i18n.N_("Accueil")),
+    ("/carte", i18n.N_("Carte")),
+    ("/initiatives", i18n.N_("Initiatives")),
+    ("/themes", i18n.N_("Thèmes")),
+    ("/diagnostic", i18n.N_("Diagnostic")),
+    ("/proposer", i18n.N_("Proposer une initiative")),
 )
 
 
