@@ -1,14 +1,12 @@
-/* Bouton « Copier le code » de la page d'intégration. */
+// "Copy" buttons next to read-only fields (hidden without JavaScript or clipboard access).
 (function () {
   "use strict";
-  var button = document.getElementById("copy-snippet");
-  var area = document.getElementById("snippet");
-  var status = document.getElementById("copy-status");
-  if (!button || !area) return;
-  button.addEventListener("click", function () {
-    area.select();
-    var done = function () { status.textContent = button.dataset.done; };
-    if (navigator.clipboard) navigator.clipboard.writeText(area.value).then(done, function () { document.execCommand("copy"); done(); });
-    else { document.execCommand("copy"); done(); }
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      await navigator.clipboard.writeText(document.querySelector(button.dataset.copy).value);
+      button.textContent = button.dataset.copied;
+    });
   });
 })();

@@ -1,0 +1,270 @@
+"""The network interface federation code is given (STYLE.md "Inject clients").
+
+`HttpClient` is a small protocol: a signed GET and a signed POST, each returning an
+`HttpResponse(status, headers, body)`. Redirects are never followed here (fetch.py checks
+every hop against the SSRF rules); bodies are capped. Two implementations:
+`AiohttpClient` for production (connection reuse per host, per-host concurrency limit,
+timeouts) and `HttpxClient` over ASGI mounts, so several in-process instances talk to
+each other without sockets in tests.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import aiohttp
+import httpx
+from bovine.crypto.types import CryptographicSecret
+
+from federation.signatures import sign_request
+
+AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+AP_CONTENT_TYPE = "application/activity+json"
+MAX_BODY = 1_000_000
+USER_AGENT = "Maillage/0.1 (+https://maillage.test)"
+
+
+class BodyTooLarge(Exception):
+    """The response body went over the cap."""
+
+
+class NetworkError(Exception):
+    """The request did not get an answer (connection refused, timeout, TLS, DNS...)."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]  # lowercase names
+    body: bytes
+    url: str = ""
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass
+class HttpOptions:
+    user_agent: str = USER_AGENT
+    max_body: int = MAX_BODY
+    timeout: float = 20.0
+    connect_timeout: float = 10.0
+    per_host: int = 8
+    total: int = 256
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+class HttpClient(Protocol):
+    """Signed GET and POST; what federation code knows of the network."""
+
+    async def get(
+        self,
+        url: str,
+        *,
+        key: CryptographicSecret | None = None,
+        accept: str = AP_ACCEPT,
+        max_body: int | None = None,
+    ) -> HttpResponse: ...
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        key: CryptographicSecret | None = None,
+        digest: str | None = None,
+        content_type: str = AP_CONTENT_TYPE,
+    ) -> HttpResponse: ...
+
+    async def close(self) -> None: ...
+
+
+def _get_headers(
+    url: str, key: CryptographicSecret | None, accept: str, options: HttpOptions
+) -> dict[str, str]:
+    headers = {"Accept": accept, "User-Agent": options.user_agent, **options.extra_headers}
+    if key is not None:
+        headers.update(sign_request("GET", url, key))
+    return headers
+
+
+def _post_headers(
+    url: str,
+    body: bytes,
+    key: CryptographicSecret | None,
+    digest: str | None,
+    content_type: str,
+    options: HttpOptions,
+) -> dict[str, str]:
+    headers = {
+        "Content-Type": content_type,
+        "Accept": AP_ACCEPT,
+        "User-Agent": options.user_agent,
+        **options.extra_headers,
+    }
+    if key is not None:
+        headers.update(sign_request("POST", url, key, body=body, digest=digest))
+    return headers
+
+
+class AiohttpClient:
+    """Production client: one aiohttp session, keep-alive per host, bounded per host."""
+
+    def __init__(
+        self, options: HttpOptions | None = None, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.options = options or HttpOptions()
+        self._ssl = ssl_context
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop (never at import time).
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self.options.total,
+                limit_per_host=self.options.per_host,
+                ssl=self._ssl if self._ssl is not None else True,
+                ttl_dns_cache=300,
+            )
+            timeout = aiohttp.ClientTimeout(
+                total=self.options.timeout, sock_connect=self.options.connect_timeout
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=timeout, auto_decompress=True
+            )
+        return self._session
+
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, cap: int
+    ) -> HttpResponse:
+        # Host is part of the signature: let aiohttp send the same value.
+        try:
+            async with self._client().request(
+                method, url, headers=headers, data=body, allow_redirects=False
+            ) as response:
+                length = response.content_length
+                if length is not None and length > cap:
+                    raise BodyTooLarge(f"{length} bytes announced, cap {cap}")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(65536):
+                    size += len(chunk)
+                    if size > cap:
+                        raise BodyTooLarge(f"more than {cap} bytes")
+                    chunks.append(chunk)
+                return HttpResponse(
+                    status=response.status,
+                    headers={k.lower(): v for k, v in response.headers.items()},
+                    body=b"".join(chunks),
+                    url=str(response.url),
+                )
+        except (TimeoutError, aiohttp.ClientError, ssl.SSLError, OSError) as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def get(
+        self,
+        url: str,
+        *,
+        key: CryptographicSecret | None = None,
+        accept: str = AP_ACCEPT,
+        max_body: int | None = None,
+    ) -> HttpResponse:
+        headers = _get_headers(url, key, accept, self.options)
+        return await self._send("GET", url, headers, None, max_body or self.options.max_body)
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        key: CryptographicSecret | None = None,
+        digest: str | None = None,
+        content_type: str = AP_CONTENT_TYPE,
+    ) -> HttpResponse:
+        headers = _post_headers(url, body, key, digest, content_type, self.options)
+        return await self._send("POST", url, headers, body, self.options.max_body)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class HttpxClient:
+    """Test client: requests to `https://a.test` go to the ASGI app mounted for it."""
+
+    def __init__(
+        self,
+        mounts: Mapping[str, Any] | None = None,
+        options: HttpOptions | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self.options = options or HttpOptions()
+        self._client = httpx.AsyncClient(
+            mounts={k: _as_transport(v) for k, v in (mounts or {}).items()},
+            transport=transport,
+            timeout=self.options.timeout,
+            follow_redirects=False,
+            verify=verify,
+        )
+
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, cap: int
+    ) -> HttpResponse:
+        try:
+            async with self._client.stream(method, url, headers=headers, content=body) as response:
+                length = response.headers.get("content-length")
+                if length and length.isdigit() and int(length) > cap:
+                    raise BodyTooLarge(f"{length} bytes announced, cap {cap}")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise BodyTooLarge(f"more than {cap} bytes")
+                    chunks.append(chunk)
+                return HttpResponse(
+                    status=response.status_code,
+                    headers={k.lower(): v for k, v in response.headers.items()},
+                    body=b"".join(chunks),
+                    url=str(response.url),
+                )
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def get(
+        self,
+        url: str,
+        *,
+        key: CryptographicSecret | None = None,
+        accept: str = AP_ACCEPT,
+        max_body: int | None = None,
+    ) -> HttpResponse:
+        headers = _get_headers(url, key, accept, self.options)
+        return await self._send("GET", url, headers, None, max_body or self.options.max_body)
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        key: CryptographicSecret | None = None,
+        digest: str | None = None,
+        content_type: str = AP_CONTENT_TYPE,
+    ) -> HttpResponse:
+        headers = _post_headers(url, body, key, digest, content_type, self.options)
+        return await self._send("POST", url, headers, body, self.options.max_body)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _as_transport(app_or_transport: Any) -> httpx.AsyncBaseTransport:
+    if isinstance(app_or_transport, httpx.AsyncBaseTransport):
+        return app_or_transport
+    return httpx.ASGITransport(app=app_or_transport)
