@@ -1,4 +1,5 @@
-"""The web area: rate-limit counters (proposals, sign-in) and private proposal status links.
+"""The web area: rate-limit counters (proposals, sign-in), private proposal status links,
+and the map's Morton key of each initiative's position (directory/geokey.py).
 
 Revision ID: 0004
 Revises: 0003
@@ -43,7 +44,27 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
 
+    _add_map_key()
+
+
+def _add_map_key() -> None:
+    """A generated Z-order key and its index: map clustering counts cells by index ranges."""
+    from directory.geokey import key_sql
+
+    dialect = op.get_bind().dialect.name
+    kind = "STORED" if dialect == "postgresql" else "VIRTUAL"  # SQLite adds VIRTUAL only
+    sql_type = "BIGINT" if dialect == "postgresql" else "INTEGER"
+    op.execute(
+        f"ALTER TABLE initiatives ADD COLUMN map_key {sql_type}"
+        f" GENERATED ALWAYS AS ({key_sql(dialect)}) {kind}"
+    )
+    op.execute(
+        "CREATE INDEX ix_initiatives_state_map_key ON initiatives (moderation_state, map_key)"
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_initiatives_state_map_key")
+    op.execute("ALTER TABLE initiatives DROP COLUMN map_key")
     op.drop_table("status_links")
     op.drop_table("rate_counters")
