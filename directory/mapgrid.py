@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Integer, cast, func, literal_column, or_, select, text
+from sqlalchemy import BigInteger, Integer, cast, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import geokey
-from directory.filters import filter_conditions
+from directory.filters import conditions
 from directory.models import Initiative
 from directory.search import SearchQuery
 
@@ -94,10 +94,8 @@ async def map_view(session: AsyncSession, query: SearchQuery, bbox: BBox, zoom: 
     ids = [c.single_id for c in clusters if c.count == 1 and c.single_id is not None]
     ranges = [c.single_range for c in clusters if c.count == 1 and c.single_range]
     points = await _points(session, Initiative.id.in_(ids)) if ids else []
-    for start in range(0, len(ranges), 200):  # keep statements small
-        points += await _points(
-            session, or_(*(MAP_KEY.between(lo, hi) for lo, hi in ranges[start : start + 200]))
-        )
+    if ranges:
+        points += await _points_in_ranges(session, ranges)
     groups = sorted(
         (c for c in clusters if c.count > 1), key=lambda c: (-c.count, c.latitude, c.longitude)
     )
@@ -147,12 +145,16 @@ async def _count_by_ranges(
 async def _group_by_key(
     session: AsyncSession, query: SearchQuery, bbox: BBox, level: int
 ) -> list[Cluster]:
-    """Group the matching initiatives in the view by the key prefix of their cell."""
+    """Group the matching initiatives in the view by their grid cell of `level`."""
     south, west, north, east = bbox
     # Grid columns and rows of `level` from the coordinates themselves: cheaper per row than
     # the key, which SQLite recomputes for each row outside its index.
-    columns = cast((Initiative.longitude + 180.0) * (2**level / 360.0), Integer)
-    rows_ = cast((90.0 - Initiative.latitude) * (2**level / 180.0), Integer)
+    # (Values are positive: SQLite's CAST truncates; PostgreSQL's rounds, so floor first.)
+    column = (Initiative.longitude + 180.0) * (2**level / 360.0)
+    row = (90.0 - Initiative.latitude) * (2**level / 180.0)
+    if session.bind.dialect.name == "postgresql":
+        column, row = func.floor(column), func.floor(row)
+    columns, rows_ = cast(column, Integer), cast(row, Integer)
     rows = await session.execute(
         select(
             func.count(),
@@ -165,9 +167,11 @@ async def _group_by_key(
             func.min(Initiative.id),
         )
         .where(
+            # The area as plain conditions, so that a theme or need drives the plan (IN)
+            # rather than a per-row EXISTS probe over every initiative in the view.
             Initiative.latitude.between(south, north),
             Initiative.longitude.between(west, east),
-            *filter_conditions(query, session.bind.dialect.name),
+            *conditions(query, session.bind.dialect.name),
         )
         .group_by(rows_, columns)
     )
@@ -175,6 +179,19 @@ async def _group_by_key(
         Cluster(float(lat), float(lon), n, s, w, no, e, single_id=first if n == 1 else None)
         for n, lat, lon, s, w, no, e, first in rows.all()
     ]
+
+
+async def _points_in_ranges(session: AsyncSession, ranges: list[tuple[int, int]]) -> list[Point]:
+    """The initiatives whose key falls in these ranges: one index seek per range."""
+    values = ", ".join(f"({lo}, {hi})" for lo, hi in ranges)
+    rows = await session.execute(
+        text(
+            f"WITH r(lo, hi) AS (VALUES {values}) "
+            "SELECT i.id, i.slug, i.name, i.latitude, i.longitude FROM r JOIN initiatives i"
+            " ON i.moderation_state = 'published' AND i.map_key BETWEEN r.lo AND r.hi"
+        )
+    )
+    return sorted((Point(*row) for row in rows.all()), key=lambda p: p.id)
 
 
 async def _points(session: AsyncSession, condition) -> list[Point]:
@@ -199,8 +216,6 @@ async def all_points(session: AsyncSession, query: SearchQuery) -> list[Point]:
             Initiative.name,
             Initiative.latitude,
             Initiative.longitude,
-        ).where(
-            Initiative.latitude.is_not(None), *filter_conditions(query, session.bind.dialect.name)
-        )
+        ).where(Initiative.latitude.is_not(None), *conditions(query, session.bind.dialect.name))
     )
     return [Point(*row) for row in rows.all()]

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from directory import browse
-from directory.filters import filter_conditions
+from directory.filters import conditions
 from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
 from web.templating import render
 
@@ -21,7 +21,7 @@ async def embed_map(request: Request) -> Response:
     db = request.app.state.db
     async with db.session() as session:
         bounds = await browse.bounds(session) or (41.3, -5.2, 51.1, 9.6)
-        total, items = await browse.in_view(session, filter_conditions(query, db.dialect), 10)
+        total, items = await browse.in_view(session, conditions(query, db.dialect), 10)
     return await render(
         request,
         "embed_map.html",
@@ -45,7 +45,7 @@ async def embed_list(request: Request) -> Response:
     db = request.app.state.db
     limit = 50
     async with db.session() as session:
-        total, items = await browse.in_view(session, filter_conditions(query, db.dialect), limit)
+        total, items = await browse.in_view(session, conditions(query, db.dialect), limit)
     return await render(
         request,
         "embed_list.html",

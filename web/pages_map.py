@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from directory import browse, mapgrid
 from directory.errors import ValidationError
-from directory.filters import filter_conditions
+from directory.filters import conditions
 from directory.search import query_from_params
 from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
 from web.templating import render
@@ -32,7 +32,7 @@ async def map_page(request: Request) -> Response:
     async with db.session() as session:
         choices = await filter_choices(session)
         bounds = await browse.bounds(session) or FRANCE
-        total, items = await browse.in_view(session, filter_conditions(query, db.dialect))
+        total, items = await browse.in_view(session, conditions(query, db.dialect))
     return await render(
         request,
         "map.html",
@@ -118,7 +118,7 @@ async def map_list(request: Request) -> Response:
         pass
     db = request.app.state.db
     async with db.session() as session:
-        total, items = await browse.in_view(session, filter_conditions(query, db.dialect))
+        total, items = await browse.in_view(session, conditions(query, db.dialect))
     return await render(
         request,
         "_map_list.html",

@@ -68,9 +68,7 @@ async def test_counts_by_ranges_and_by_grouping_agree(session, placed):
         ranged = await mapgrid.map_view(session, SearchQuery(), bbox, zoom)
         grouped = await mapgrid.map_view(session, SearchQuery(origin="local"), bbox, zoom)
         assert ranged.total == grouped.total == 4, zoom
-        assert sorted(c.count for c in ranged.clusters) == sorted(
-            c.count for c in grouped.clusters
-        )
+        assert sorted(c.count for c in ranged.clusters) == sorted(c.count for c in grouped.clusters)
         assert {p.id for p in ranged.points} == {p.id for p in grouped.points}
 
 
