@@ -1,9 +1,332 @@
-"""Routes of this area (being written)."""
+"""Contribution pages: propose an initiative, propose a correction, follow one's proposals.
+
+URLs (French, stable): /proposer, /proposer/communes (JSON address search),
+/initiatives/{slug}/correction, /suivi/{token} (anonymous proposer's private link),
+/mes-propositions (signed-in contributor).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from directory import antispam, contributions, initiatives, places, territory, themes
+from directory.errors import NotEditable, ValidationError
+from directory.initiatives import field_values
+from directory.models import Correction, Initiative
+from directory.validation import clean_initiative
+from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
+from web import forms, i18n
+from web.ui import Page, flash, page, refusal, render, see_other
+
+REQUIRED = {"summary": "obligatoire : une phrase qui dit ce que fait l'initiative"}
+
+
+def client_ip(request: Request) -> str:
+    """The visitor's address (uvicorn's --proxy-headers puts the real one here)."""
+    return request.client.host if request.client else "inconnu"
+
+
+async def form_context(page_: Page, values: dict[str, Any], errors: dict[str, str]) -> dict:
+    """What the initiative form needs: vocabularies, the person's values, errors."""
+    lang = i18n.current_language()
+    options = {
+        "themes": [(t.slug, t.label(lang)) for t in await themes.all_themes(page_.session)],
+        "actor_kinds": [(t.slug, t.label(lang)) for t in ACTOR_KINDS],
+        "needs": [(t.slug, t.label(lang)) for t in NEEDS],
+        "statuses": [(t.slug, t.label(lang)) for t in STATUSES],
+    }
+    return {
+        "options": options,
+        "values": values,
+        "errors": errors,
+        "has_communes": await places.has_communes(page_.session),
+        "map_center": await map_center(page_, values),
+    }
+
+
+async def map_center(page_: Page, values: dict[str, Any]) -> tuple[float, float, int]:
+    """Where the pin map opens: the given position, else the territory, else France."""
+    try:
+        return float(values["latitude"]), float(values["longitude"]), 16
+    except (KeyError, TypeError, ValueError):
+        pass
+    area = await territory.get_territory(page_.session)
+    if area is not None and area.min_lat is not None and area.max_lat is not None:
+        lat = (area.min_lat + area.max_lat) / 2
+        lon = (area.min_lon + area.max_lon) / 2  # type: ignore[operator]
+        return lat, lon, 9
+    return 46.6, 2.4, 5
+
+
+async def check_antispam(page_: Page, form) -> dict[str, str]:
+    """Honeypot and fill time: a form-level error, so a person can simply send again."""
+    started = forms.read_stamp(page_.request, form)
+    if forms.honeypot_filled(form):
+        return {"_": "Envoi refusé : un champ caché destiné aux robots a été rempli."}
+    if started is None or antispam.form_expired(started):
+        return {"_": "Ce formulaire a expiré. Vérifiez vos informations et envoyez-le à nouveau."}
+    # An instance may tune the minimum (settings.extra["min_fill_seconds"]; tests use 0).
+    configured = page_.request.app.state.settings.extra.get("min_fill_seconds")
+    if antispam.filled_too_fast(started, minimum=float(configured) if configured else None):
+        return {
+            "_": "Formulaire envoyé trop vite pour avoir été rempli par une personne. "
+            "Vérifiez vos informations et envoyez-le à nouveau."
+        }
+    return {}
+
+
+async def place_commune(
+    page_: Page, data: dict[str, Any], errors: dict[str, str], *, fill: bool = True
+) -> list:
+    """Match the typed commune with the territory's; fill INSEE code, and (with `fill`) the
+    postal code and position the person left empty."""
+    if not await places.has_communes(page_.session):
+        return []
+    name, code = data.get("city", ""), data.get("insee_code", "")
+    if not name.strip() and not code.strip():
+        errors.setdefault("city", "obligatoire : dans quelle commune ?")
+        return []
+    commune, candidates = await places.resolve_commune(page_.session, name=name, insee_code=code)
+    if commune is None:
+        data["insee_code"] = ""
+        if candidates:
+            errors.setdefault("city", "plusieurs communes correspondent : choisissez la vôtre")
+        else:
+            errors.setdefault("city", "commune inconnue sur ce territoire")
+        return candidates
+    data["city"], data["insee_code"] = commune.name, commune.insee_code
+    if not fill:
+        return []
+    if not data.get("postal_code"):
+        data["postal_code"] = commune.postal_code
+    if not data.get("latitude") and not data.get("longitude") and commune.latitude is not None:
+        data["latitude"], data["longitude"] = str(commune.latitude), str(commune.longitude)
+    return []
+
+
+async def check_initiative(
+    page_: Page, data: dict[str, Any], *, partial: bool = False
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    try:
+        clean_initiative(data, theme_slugs=await themes.all_slugs(page_.session), partial=partial)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    for field, reason in REQUIRED.items():
+        if not str(data.get(field) or "").strip():
+            errors.setdefault(field, reason)
+    if not data.get("themes"):
+        errors.setdefault("themes", "choisissez au moins un thème")
+    return errors
+
+
+async def rate_limited(page_: Page, action: str, limit: antispam.Limit) -> antispam.Verdict:
+    """Count this submission in its own transaction, so a refused one is still counted."""
+    async with page_.request.app.state.db.session() as counting:
+        return await antispam.hit(counting, f"{action}:ip:{client_ip(page_.request)}", limit)
+
+
+def too_many(verdict: antispam.Verdict) -> str:
+    minutes = max(1, round(verdict.retry_after / 60))
+    return (
+        f"Trop d'envois depuis votre connexion : réessayez dans {minutes} minute"
+        f"{'s' if minutes > 1 else ''}. Vos informations sont conservées ci-dessous."
+    )
+
+
+@page()
+async def propose(page_: Page) -> Response:
+    request = page_.request
+    if request.method == "GET":
+        values = {"status": "active"}
+        return await render(page_, "contribute/propose.html", await form_context(page_, values, {}))
+    form = await forms.read_form(request)
+    data = forms.initiative_data(form)
+    email, message = forms.text(form, "proposer_email"), forms.text(form, "message")
+    values = {**forms.initiative_values(data), "proposer_email": email, "message": message}
+    errors = await check_antispam(page_, form)
+    candidates: list = []
+    if not errors:
+        candidates = await place_commune(page_, data, errors)
+        errors = {**await check_initiative(page_, data), **errors}
+        try:
+            email, message = contributions.clean_proposer(
+                email, message, signed_in=page_.person is not None
+            )
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    status = 422
+    if not errors:
+        verdict = await rate_limited(page_, "propose", antispam.PROPOSALS_PER_IP)
+        if not verdict.allowed:
+            errors, status = {"_": too_many(verdict)}, 429
+    if not errors:
+        try:
+            submitted = await contributions.propose_initiative(
+                page_.session, data, author=page_.author, proposer_email=email
+            )
+        except ValidationError as exc:
+            await page_.rollback()
+            errors = exc.errors
+        else:
+            if submitted.token:
+                return see_other(f"/suivi/{submitted.token}?nouveau=1")
+            flash(request, "Merci ! Votre proposition est enregistrée ; elle sera relue.")
+            return see_other("/mes-propositions")
+    values.update({k: data[k] for k in ("city", "insee_code") if k in data})
+    context = await form_context(page_, values, errors)
+    context["candidates"] = candidates
+    return await render(page_, "contribute/propose.html", context, status_code=status)
+
+
+async def commune_search(request: Request) -> Response:
+    """Communes of the territory matching `q`, for the address field's suggestions."""
+    query = request.query_params.get("q", "")
+    async with request.app.state.db.session() as session:
+        found = await places.search_communes(session, query, limit=10)
+    return JSONResponse(
+        [
+            {
+                "insee_code": c.insee_code,
+                "name": c.name,
+                "postal_code": c.postal_code,
+                "latitude": c.latitude,
+                "longitude": c.longitude,
+            }
+            for c in found
+        ],
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def _correctable(page_: Page) -> Initiative | Response:
+    initiative = await initiatives.get_initiative(page_.session, page_.request.path_params["slug"])
+    if initiative.moderation_state != "published":
+        raise initiatives.NotFound("initiative introuvable")
+    if not initiative.is_local:
+        return await refusal(
+            page_,
+            409,
+            "Initiative d'un autre annuaire",
+            f"« {initiative.name} » vient de {initiative.origin} : proposez votre correction "
+            "sur l'annuaire d'origine, elle nous parviendra ensuite.",
+        )
+    return initiative
+
+
+def _current_values(initiative: Initiative) -> dict[str, Any]:
+    values = field_values(initiative)
+    values["social_links"] = "\n".join(values.get("social_links") or [])
+    for field in ("latitude", "longitude"):
+        values[field] = "" if values[field] is None else repr(values[field])
+    return values
+
+
+@page()
+async def correction(page_: Page) -> Response:
+    request = page_.request
+    found = await _correctable(page_)
+    if isinstance(found, Response):
+        return found
+    initiative = found
+    base = {"initiative": initiative}
+    if request.method == "GET":
+        context = await form_context(page_, _current_values(initiative), {})
+        return await render(page_, "contribute/correction.html", {**context, **base})
+    form = await forms.read_form(request)
+    data = forms.initiative_data(form)
+    email, message = forms.text(form, "proposer_email"), forms.text(form, "message")
+    values = {**forms.initiative_values(data), "proposer_email": email, "message": message}
+    errors = await check_antispam(page_, form)
+    candidates: list = []
+    if not errors:
+        # Fill postal code and position only when the commune itself is corrected.
+        moved = data.get("insee_code") != initiative.insee_code or data.get("city") != (
+            initiative.city
+        )
+        candidates = await place_commune(page_, data, errors, fill=moved)
+        errors = {**await check_initiative(page_, data), **errors}
+        try:
+            email, message = contributions.clean_proposer(
+                email, message, signed_in=page_.person is not None
+            )
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    status = 422
+    if not errors:
+        verdict = await rate_limited(page_, "correct", antispam.CORRECTIONS_PER_IP)
+        if not verdict.allowed:
+            errors, status = {"_": too_many(verdict)}, 429
+    if not errors:
+        try:
+            submitted = await contributions.propose_correction(
+                page_.session,
+                initiative,
+                data,
+                author=page_.author,
+                proposer_email=email,
+                message=message,
+            )
+        except ValidationError as exc:
+            await page_.rollback(initiative)
+            errors = dict(exc.errors)
+            if "_" in errors and "ne change rien" in errors["_"]:
+                errors["_"] = "Votre correction ne change rien : modifiez au moins un champ."
+        except NotEditable as exc:
+            await page_.rollback(initiative)
+            errors = {"_": str(exc)}
+        else:
+            if submitted.token:
+                return see_other(f"/suivi/{submitted.token}?nouveau=1")
+            flash(request, "Merci ! Votre correction est enregistrée ; elle sera relue.")
+            return see_other("/mes-propositions")
+    values.update({k: data[k] for k in ("city", "insee_code") if k in data})
+    context = await form_context(page_, values, errors)
+    context.update(base, candidates=candidates)
+    return await render(page_, "contribute/correction.html", context, status_code=status)
+
+
+@page()
+async def status(page_: Page) -> Response:
+    """An anonymous proposer's private page: the state of their proposal."""
+    found = await contributions.by_status_token(page_.session, page_.request.path_params["token"])
+    context: dict[str, Any] = {
+        "new": page_.request.query_params.get("nouveau") == "1",
+        "link": f"{page_.request.app.state.settings.base_url}/suivi/"
+        f"{page_.request.path_params['token']}",
+    }
+    if isinstance(found, Correction):
+        context["correction"] = found
+        context["initiative"] = await initiatives.get_initiative(page_.session, found.initiative_id)
+    else:
+        context["initiative"] = found
+        context["correction"] = None
+    response = await render(page_, "contribute/status.html", context)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the URL is the secret
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@page(role="contributor")
+async def mine(page_: Page) -> Response:
+    assert page_.person is not None
+    proposed, corrections = await contributions.proposals_of(page_.session, page_.person.id)
+    return await render(
+        page_,
+        "contribute/mine.html",
+        {"proposed": proposed, "corrections": corrections},
+    )
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/proposer", propose, methods=["GET", "POST"], name="propose"),
+        Route("/proposer/communes", commune_search, name="commune_search"),
+        Route("/initiatives/{slug}/correction", correction, methods=["GET", "POST"]),
+        Route("/suivi/{token}", status, name="proposal_status"),
+        Route("/mes-propositions", mine, name="my_proposals"),
+    ]
