@@ -1,0 +1,218 @@
+"""The territorial diagnostic: counts, rates, coverage, months, against a hand-built fixture."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import update
+
+from directory import diagnostic
+from directory.initiatives import Author, create_initiative
+from directory.models import Commune, Initiative
+from directory.search import SearchQuery
+
+ADMIN = Author(None, "test")
+
+# Three communes: Nantes (population, coordinates), Rezé (population, no coordinates),
+# Vertou (no population). Needs: precarite-alimentaire, isolement, mobilite only.
+COMMUNES = [
+    Commune(insee_code="44109", name="Nantes", population=320000, latitude=47.21, longitude=-1.55),
+    Commune(insee_code="44143", name="Rezé", population=40000),
+    Commune(insee_code="44215", name="Vertou", latitude=47.17, longitude=-1.47),
+]
+FIXTURE = [
+    # name, themes, actor kinds, needs, INSEE, status, moderation state, origin, created
+    (
+        "Épicerie solidaire",
+        ["alimentation"],
+        ["association"],
+        ["precarite-alimentaire"],
+        "44109",
+        "active",
+        "published",
+        None,
+        "2026-01-10",
+    ),
+    (
+        "Jardin partagé",
+        ["alimentation"],
+        ["association", "collectif-habitants"],
+        ["precarite-alimentaire", "isolement"],
+        "44109",
+        "active",
+        "published",
+        None,
+        "2026-01-20",
+    ),
+    (
+        "Atelier vélo",
+        ["mobilite"],
+        ["association"],
+        ["mobilite"],
+        "44143",
+        "active",
+        "published",
+        None,
+        "2026-02-05",
+    ),
+    (
+        "Café des aidants fermé",
+        ["sante"],
+        ["collectivite"],
+        ["isolement"],
+        "44143",
+        "ended",
+        "published",
+        None,
+        "2026-02-15",
+    ),
+    (
+        "Covoiturage en pause",
+        ["mobilite"],
+        ["entreprise-ess"],
+        ["mobilite"],
+        "44215",
+        "paused",
+        "published",
+        None,
+        "2026-03-01",
+    ),
+    (
+        "Proposition non relue",
+        ["alimentation"],
+        ["association"],
+        ["mobilite"],
+        "44215",
+        "active",
+        "proposed",
+        None,
+        "2026-03-02",
+    ),
+    (
+        "Épicerie suivie ailleurs",
+        ["alimentation"],
+        ["association"],
+        ["mobilite"],
+        "44215",
+        "active",
+        "published",
+        "autre.example",
+        "2026-03-03",
+    ),
+]
+
+
+@pytest.fixture
+async def territory(session):
+    for commune in COMMUNES:
+        session.add(
+            Commune(
+                **{
+                    k: getattr(commune, k)
+                    for k in ("insee_code", "name", "population", "latitude", "longitude")
+                }
+            )
+        )
+    for n, (name, themes, kinds, needs, insee, status, state, origin, created) in enumerate(
+        FIXTURE
+    ):
+        initiative = await create_initiative(
+            session,
+            {
+                "name": name,
+                "themes": themes,
+                "actor_kinds": kinds,
+                "needs": needs,
+                "insee_code": insee,
+                "status": status,
+            },
+            author=ADMIN,
+            moderation_state=state,
+            origin=origin,
+            uri=f"https://{origin}/i/{n}" if origin else None,
+        )
+        when = datetime.fromisoformat(created).replace(tzinfo=UTC)
+        await session.flush()
+        await session.execute(
+            update(Initiative)
+            .where(Initiative.id == initiative.id)
+            .values(created_at=when, updated_at=when.replace(month=when.month + 1))
+        )
+    await session.flush()
+
+
+def counts(rows) -> dict[str, int]:
+    return {r.key: r.count for r in rows if r.count}
+
+
+async def test_whole_territory_counts_published_local_only(session, territory):
+    d = await diagnostic.compute(session)
+    assert d.total == 5 and d.active == 3
+    assert counts(d.by_theme) == {"alimentation": 2, "mobilite": 2, "sante": 1}
+    assert counts(d.by_actor_kind) == {
+        "association": 3,
+        "collectif-habitants": 1,
+        "collectivite": 1,
+        "entreprise-ess": 1,
+    }
+    assert counts(d.by_need) == {"precarite-alimentaire": 2, "isolement": 2, "mobilite": 2}
+    assert {c.insee_code: c.count for c in d.by_commune} == {"44109": 2, "44143": 2, "44215": 1}
+    assert d.actor_kinds_present == 4 and d.multi_actor == 1
+    # Vertou has no population: the territory's population is unknown, so no rates.
+    assert d.population is None
+    assert [c.name for c in d.communes_without_population] == ["Vertou"]
+    assert [c.name for c in d.communes_without_coordinates] == ["Rezé"]
+    assert all(r.per_10k is None for r in d.by_theme)
+
+
+async def test_per_10k_inhabitants(session, territory):
+    d = await diagnostic.compute(session)
+    by_code = {c.insee_code: c for c in d.by_commune}
+    assert by_code["44109"].per_10k == 0.1  # 2 / 320,000 * 10,000 = 0.0625 -> 0.1
+    assert by_code["44143"].per_10k == 0.5  # 2 / 40,000 * 10,000
+    assert by_code["44215"].per_10k is None
+    one = await diagnostic.compute(session, commune="44143")
+    assert one.population == 40000 and one.total == 2
+    assert {r.key: r.per_10k for r in one.by_need if r.count} == {"mobilite": 0.2, "isolement": 0.2}
+
+
+async def test_uncovered_cells_count_only_active_initiatives(session, territory):
+    d = await diagnostic.compute(session)
+    cov = d.coverage
+    assert cov.count("precarite-alimentaire", "44109") == 2
+    assert cov.count("isolement", "44109") == 1
+    # Rezé's isolement initiative has ended, Vertou's mobility one is paused.
+    assert cov.count("isolement", "44143") == 0
+    assert cov.count("mobilite", "44215") == 0
+    uncovered = {(n.slug, c.insee_code) for n, c in cov.uncovered}
+    assert ("isolement", "44143") in uncovered and ("mobilite", "44215") in uncovered
+    assert ("mobilite", "44143") not in uncovered
+    assert len(uncovered) == 3 * len(cov.needs) - 3  # three covered cells
+
+
+async def test_include_remote_adds_followed_initiatives(session, territory):
+    d = await diagnostic.compute(session, include_remote=True)
+    assert d.total == 6
+    assert d.coverage.count("mobilite", "44215") == 1
+
+
+async def test_filters_narrow_every_table(session, territory):
+    d = await diagnostic.compute(session, SearchQuery(themes=("alimentation",)))
+    assert d.total == 2
+    assert counts(d.by_need) == {"precarite-alimentaire": 2, "isolement": 1}
+    assert {c.insee_code: c.count for c in d.by_commune if c.count} == {"44109": 2}
+    needs = await diagnostic.compute(session, SearchQuery(needs=("isolement",)))
+    assert [n.slug for n in needs.coverage.needs] == ["isolement"]
+
+
+async def test_months_created_and_ended(session, territory):
+    d = await diagnostic.compute(session)
+    months = {m.month: (m.created, m.ended) for m in d.months}
+    assert months == {"2026-01": (2, 0), "2026-02": (2, 0), "2026-03": (1, 1)}
+
+
+async def test_empty_filters_give_an_empty_diagnostic(session, territory):
+    d = await diagnostic.compute(session, SearchQuery(needs=("logement",)))
+    assert d.empty and d.total == 0
+    assert all(c.count == 0 for c in d.by_commune)
