@@ -157,7 +157,8 @@ async def compute(
     population = (
         sum(c.population for c in scope) if scope and all(c.population for c in scope) else None
     )
-    the_commune = all_communes.get(commune) if commune else None
+    single = query.communes[0] if len(query.communes) == 1 else None
+    the_commune = all_communes.get(single) if single else None
 
     per_commune = dict(
         (

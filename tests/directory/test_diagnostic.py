@@ -105,6 +105,11 @@ FIXTURE = [
 
 @pytest.fixture
 async def territory(session):
+    await build_territory(session)
+
+
+async def build_territory(session) -> None:
+    """Store COMMUNES and FIXTURE (created_at as given, updated_at a month later)."""
     for commune in COMMUNES:
         session.add(
             Commune(

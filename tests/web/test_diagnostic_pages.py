@@ -1,0 +1,86 @@
+"""/diagnostic and /diagnostic.csv over HTTP (both databases)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.directory.test_diagnostic import build_territory
+
+
+@pytest.fixture
+async def territory(db):
+    async with db.session() as session:
+        await build_territory(session)
+
+
+async def test_page_shows_charts_tables_and_uncovered_cells(client, territory):
+    response = await client.get("/diagnostic")
+    assert response.status_code == 200
+    html = response.text
+    assert "Diagnostic territorial" in html
+    # Each chart is an SVG with a title and direct values, and its data table beside it.
+    for table in ("themes", "actors", "needs", "communes", "coverage", "months"):
+        assert f'id="table-{table}"' in html
+    assert 'role="img"' in html and "hatch-themes" in html
+    assert 'class="num uncovered"' in html
+    assert "Population inconnue" in html and "Vertou (44215)" in html
+    assert "Sans coordonnées" in html and "Rezé (44143)" in html
+    assert "/static/css/diagnostic.css" in html
+
+
+async def test_one_commune_and_remote_toggle(client, territory):
+    local = await client.get("/diagnostic", params={"commune": "44215"})
+    assert "1 initiative publiée" in local.text
+    remote = await client.get("/diagnostic", params={"commune": "44215", "suivies": "1"})
+    assert "2 initiatives publiées" in remote.text
+    assert "instances suivies" in remote.text
+
+
+async def test_empty_state_is_explained(client, territory):
+    response = await client.get("/diagnostic", params={"need": "logement"})
+    assert response.status_code == 200
+    assert "Aucune initiative ne correspond à ces critères" in response.text
+    assert 'id="table-themes"' not in response.text
+
+
+async def test_bad_filter_is_reported_not_a_500(client, territory):
+    response = await client.get("/diagnostic", params={"need": "inconnu"})
+    assert response.status_code == 200
+    assert "need" in response.text and "ignorés" in response.text
+
+
+async def test_csv_one_table_with_filters(client, territory):
+    response = await client.get(
+        "/diagnostic.csv", params={"table": "communes", "theme": "alimentation"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0][:3] == ["insee_code", "commune", "initiatives"]
+    assert {r[0]: int(r[2]) for r in rows[1:]} == {"44109": 2, "44143": 0, "44215": 0}
+
+
+async def test_csv_coverage_and_all_sections(client, territory):
+    coverage = await client.get("/diagnostic.csv", params={"table": "coverage"})
+    rows = list(csv.reader(io.StringIO(coverage.text)))
+    header = rows[0]
+    reze = next(r for r in rows if r[0] == "44143")
+    assert reze[header.index("isolement")] == "0" and reze[header.index("mobilite")] == "1"
+    every = await client.get("/diagnostic.csv")
+    sections = [line for line in every.text.splitlines() if line.startswith("# ")]
+    assert sections == [
+        "# themes",
+        "# actor_kinds",
+        "# needs",
+        "# communes",
+        "# coverage",
+        "# months",
+    ]
+
+
+async def test_csv_unknown_table_is_422(client, territory):
+    response = await client.get("/diagnostic.csv", params={"table": "secrets"})
+    assert response.status_code == 422 and "table" in response.text
