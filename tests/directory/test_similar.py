@@ -1,0 +1,116 @@
+"""Similar elsewhere: transparent scoring, explanations, local and followed initiatives."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from directory.initiatives import Author, create_initiative
+from directory.models import Theme
+from directory.similar import similar_initiatives
+
+ADMIN = Author(None, "test")
+
+
+async def add(
+    session, name, themes, needs, lat=None, lon=None, origin=None, state="published", summary=""
+):
+    initiative = await create_initiative(
+        session,
+        {
+            "name": name,
+            "summary": summary,
+            "themes": themes,
+            "needs": needs,
+            "latitude": lat,
+            "longitude": lon,
+        },
+        author=ADMIN,
+        moderation_state=state,
+        origin=origin,
+        uri=f"https://{origin}/i/{name}" if origin else None,
+    )
+    await session.flush()
+    return initiative
+
+
+@pytest.fixture
+async def source(session):
+    return await add(
+        session,
+        "Épicerie solidaire de Nantes",
+        ["alimentation"],
+        ["precarite-alimentaire"],
+        47.218,
+        -1.553,
+        summary="Épicerie solidaire pour les étudiants",
+    )
+
+
+async def test_shared_theme_and_need_rank_first_with_explanation(session, source):
+    both = await add(
+        session,
+        "Épicerie solidaire d'Angers",
+        ["alimentation"],
+        ["precarite-alimentaire"],
+        47.47,
+        -0.55,
+        origin="angers.example",
+        summary="Une épicerie solidaire",
+    )
+    theme_only = await add(session, "Jardin de Rezé", ["alimentation"], ["climat"], 47.18, -1.55)
+    await add(session, "Atelier vélo", ["mobilite"], ["mobilite"], 47.21, -1.55)
+    await add(
+        session,
+        "Épicerie non publiée",
+        ["alimentation"],
+        ["precarite-alimentaire"],
+        47.21,
+        -1.55,
+        state="proposed",
+    )
+    results = await similar_initiatives(session, source, limit=6)
+    assert [r.initiative.id for r in results] == [both.id, theme_only.id]
+    first = results[0]
+    assert [t.slug for t in first.themes] == ["alimentation"]
+    assert first.needs == ["precarite-alimentaire"]
+    assert 75 < first.km < 85  # Nantes - Angers
+    explanation = first.explanation()
+    assert explanation.startswith(
+        "même thème : Alimentation ; même besoin : Précarité alimentaire ; mots proches ; "
+    )
+    assert "km" in explanation and "sur angers.example" in explanation
+    assert "same need: Food insecurity" in first.explanation("en")
+    assert results[1].needs == [] and results[1].km < 5
+
+
+async def test_nearer_wins_between_equal_matches(session, source):
+    far = await add(session, "Banque alimentaire A", ["alimentation"], [], 43.6, 1.44)
+    near = await add(session, "Banque alimentaire B", ["alimentation"], [], 47.25, -1.5)
+    results = await similar_initiatives(session, source)
+    assert [r.initiative.id for r in results] == [near.id, far.id]
+    assert results[0].score > results[1].score
+
+
+async def test_sub_theme_counts_as_its_core_theme(session, source):
+    parent = await session.scalar(select(Theme).where(Theme.slug == "alimentation"))
+    session.add(
+        Theme(
+            slug="glanage",
+            iri="urn:local:glanage",
+            label_fr="Glanage",
+            label_en="Gleaning",
+            parent_id=parent.id,
+        )
+    )
+    await session.flush()
+    other = await add(session, "Glaneurs", ["glanage"], [], 47.3, -1.5)
+    results = await similar_initiatives(session, source)
+    assert [r.initiative.id for r in results] == [other.id]
+    assert [t.slug for t in results[0].themes] == ["alimentation"]
+
+
+async def test_nothing_shared_gives_nothing(session):
+    lonely = await add(session, "Seule", [], [])
+    await add(session, "Autre", ["mobilite"], ["mobilite"])
+    assert await similar_initiatives(session, lonely) == []
