@@ -5,6 +5,14 @@ filtered by the site's SearchQuery conditions), never a Python loop over initiat
 Only published initiatives count. "Ended" per month is based on the initiatives whose
 status is now `ended`, dated by their last update (`updated_at`): the month the
 initiative was marked as ended, or last edited after that.
+
+Refresh rule: the whole-territory figures read every published row (seconds at 100k on
+a busy SQLite), so results are cached per database connection under the search_state
+token (directory/facets.py), which triggers renew on every committed change to
+initiatives' state, status, origin, commune, themes, actor kinds or needs, plus a
+fingerprint of the communes (their count and total population). Queries with full text
+are never cached. Known limit: a later edit of an already ended initiative moves its
+"ended" month without renewing the token, until the next change that does.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.filters import conditions
+from directory.facets import cached, connection_cache
+from directory.filters import conditions, has_text
 from directory.models import (
     Commune,
     Initiative,
@@ -89,7 +98,7 @@ class Coverage:
 class Diagnostic:
     query: SearchQuery
     include_remote: bool
-    commune: Commune | None
+    commune: CommuneCount | None
     total: int
     active: int
     population: int | None  # of the scope, when known for every commune in it
@@ -135,10 +144,23 @@ async def compute(
     *,
     commune: str | None = None,
     include_remote: bool = False,
+    use_cache: bool = True,
 ) -> Diagnostic:
-    """The whole diagnostic for the territory (or one commune, by INSEE code)."""
-    dialect = session.bind.dialect.name
+    """The whole diagnostic for the territory (or one commune, by INSEE code), cached."""
     query = scope_query(query or SearchQuery(), commune=commune, include_remote=include_remote)
+    if not use_cache or has_text(query):
+        return await _compute(session, query, include_remote)
+    fingerprint = tuple(
+        (await session.execute(select(func.count(Commune.id), func.sum(Commune.population)))).one()
+    )
+    key = ("diagnostic", replace(query, page=1, sort="name"), include_remote, fingerprint)
+    return await cached(
+        await connection_cache(session), key, lambda: _compute(session, query, include_remote)
+    )
+
+
+async def _compute(session: AsyncSession, query: SearchQuery, include_remote: bool) -> Diagnostic:
+    dialect = session.bind.dialect.name
     where = conditions(query, dialect)
     active_where = [*where, Initiative.status == "active"]
 
@@ -157,8 +179,6 @@ async def compute(
     population = (
         sum(c.population for c in scope) if scope and all(c.population for c in scope) else None
     )
-    single = query.communes[0] if len(query.communes) == 1 else None
-    the_commune = all_communes.get(single) if single else None
 
     per_commune = dict(
         (
@@ -203,10 +223,11 @@ async def compute(
     )
     multi_actor = await session.scalar(select(func.count()).select_from(multi.subquery())) or 0
 
+    single = query.communes[0] if len(query.communes) == 1 else None
     return Diagnostic(
         query=query,
         include_remote=include_remote,
-        commune=the_commune,
+        commune=next((c for c in by_commune if c.insee_code == single and c.known), None),
         total=total,
         active=active,
         population=population,

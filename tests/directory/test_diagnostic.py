@@ -221,3 +221,18 @@ async def test_empty_filters_give_an_empty_diagnostic(session, territory):
     d = await diagnostic.compute(session, SearchQuery(needs=("logement",)))
     assert d.empty and d.total == 0
     assert all(c.count == 0 for c in d.by_commune)
+
+
+async def test_a_change_is_seen_at_once_despite_the_cache(session, territory):
+    before = await diagnostic.compute(session)
+    assert await diagnostic.compute(session) is before or session.bind.dialect.name != "sqlite"
+    await create_initiative(
+        session,
+        {"name": "Nouvelle", "themes": ["sante"], "needs": ["sante"], "insee_code": "44215"},
+        author=ADMIN,
+        moderation_state="published",
+    )
+    await session.flush()
+    after = await diagnostic.compute(session)
+    assert after.total == before.total + 1
+    assert after.coverage.count("sante", "44215") == 1
