@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from directory import browse
 from directory.models import Initiative, Person
+from directory.similar import similar_initiatives
 from web.i18n import N_
 from web.i18n import gettext as _
 from web.templating import render
@@ -96,7 +97,7 @@ async def initiative_page(request: Request) -> Response:
         if initiative is None or initiative.moderation_state != "published":
             raise HTTPException(404, "initiative introuvable")
         relations = await browse.related(session, initiative)
-        similar = await browse.similar(session, initiative)
+        similar = await similar_initiatives(session, initiative, limit=4)
         commune = (
             await browse.commune(session, initiative.insee_code) if initiative.insee_code else None
         )

@@ -6,7 +6,9 @@ import csv
 import io
 
 import pytest
+from sqlalchemy import select
 
+from directory.models import Initiative
 from tests.directory.test_diagnostic import build_territory
 
 
@@ -84,3 +86,17 @@ async def test_csv_coverage_and_all_sections(client, territory):
 async def test_csv_unknown_table_is_422(client, territory):
     response = await client.get("/diagnostic.csv", params={"table": "secrets"})
     assert response.status_code == 422 and "table" in response.text
+
+
+async def test_initiative_page_explains_similar_initiatives(client, db, territory):
+    async with db.session() as session:
+        slug = await session.scalar(
+            select(Initiative.slug).where(Initiative.name == "Épicerie solidaire")
+        )
+    html = (await client.get(f"/initiatives/{slug}")).text
+    assert "Initiatives similaires, ici et ailleurs" in html
+    section = html[html.index('id="similar-title"') :]
+    assert "Jardin partagé" in section
+    assert "même thème : Alimentation ; même besoin : Précarité alimentaire" in section
+    # Followed initiatives are candidates too, with their origin named.
+    assert "sur autre.example" in section
