@@ -10,15 +10,21 @@ import csv
 import io
 from urllib.parse import urlencode
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from directory import diagnostic
+from directory import diagnostic, relations
 from directory.diagnostic import Diagnostic
+from directory.errors import NotEditable, NotFound
+from directory.models import Initiative, Relation
 from directory.territory import communes
 from directory.themes import all_themes
 from directory.vocabulary import ACTOR_KINDS, NEEDS
+from web.api_common import JSON, json_body, path_id
+from web.auth import require_role
 from web.i18n import lazy_language
 from web.pages_common import parse_query
 from web.templating import render
@@ -147,8 +153,75 @@ async def diagnostic_csv(request: Request) -> Response:
     )
 
 
+# --- Référents: links between initiatives (JSON API). ----------------------------------
+
+
+def _relation_json(relation: Relation) -> dict[str, object]:
+    return {
+        "id": relation.id,
+        "kind": relation.kind,
+        "target": relation.target_uri,
+        "note": relation.note,
+        "created_at": relation.created_at.isoformat() if relation.created_at else None,
+    }
+
+
+async def _local_initiative(session: AsyncSession, slug: str) -> Initiative:
+    initiative = await session.scalar(select(Initiative).where(Initiative.slug == slug))
+    if initiative is None or initiative.moderation_state != "published":
+        raise NotFound("initiative introuvable")
+    if not initiative.is_local:
+        raise NotEditable(f"cette initiative appartient à {initiative.origin}")
+    return initiative
+
+
+async def relations_endpoint(request: Request) -> Response:
+    """GET the links of an initiative; POST {target, kind, note} to add one (référent+)."""
+    slug = request.path_params["slug"]
+    async with request.app.state.db.session() as session:
+        if request.method == "GET":
+            initiative = await _local_initiative(session, slug)
+            found = await relations.relations_of(session, initiative)
+            return JSON({"items": [_relation_json(r) for r in found]})
+        person = await require_role(request, session, "referent")
+        data = await json_body(request)
+        initiative = await _local_initiative(session, slug)
+        relation = await relations.add_relation(
+            session,
+            initiative,
+            target=str(data.get("target") or ""),
+            kind=str(data.get("kind") or ""),
+            note=str(data.get("note") or ""),
+            person_id=person.id,
+            base_url=request.app.state.settings.base_url,
+        )
+        body = _relation_json(relation)
+    return JSON(body, status_code=201)
+
+
+async def relation_delete(request: Request) -> Response:
+    """DELETE one link of an initiative (référent+)."""
+    async with request.app.state.db.session() as session:
+        await require_role(request, session, "referent")
+        initiative = await _local_initiative(session, request.path_params["slug"])
+        await relations.remove_relation(session, initiative, path_id(request))
+    return Response(status_code=204)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/diagnostic", diagnostic_page, name="diagnostic"),
         Route("/diagnostic.csv", diagnostic_csv, name="diagnostic_csv"),
+        Route(
+            "/api/v1/initiatives/{slug}/relations",
+            relations_endpoint,
+            methods=["GET", "POST"],
+            name="api_relations",
+        ),
+        Route(
+            "/api/v1/initiatives/{slug}/relations/{id:int}",
+            relation_delete,
+            methods=["DELETE"],
+            name="api_relation",
+        ),
     ]
