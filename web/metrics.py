@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from directory.models import Commune, Correction, Initiative, Person
 
-METRIC_COLLECTORS: tuple[str, ...] = ()
+METRIC_COLLECTORS: tuple[str, ...] = ("web.metrics_federation:gauges",)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 

@@ -103,3 +103,11 @@ async def test_admins_only(client, db, method, path):
         method, path, headers=moderator, json={"trust": "hold", "domain": "x"}
     )
     assert response.status_code == 403
+
+
+async def test_metrics_show_federation_queues(client, db):
+    async with db.session() as session:
+        await inbox_store.record_refusal(session, "401 non signée")
+    text = (await client.get("/metrics")).text
+    assert 'maillage_inbox_items{state="refused"} 1' in text
+    assert "maillage_delivery_lag_seconds 0" in text
