@@ -77,6 +77,30 @@ def cached_key_resolver(app: Starlette, host: str) -> KeyResolver:
     return resolve
 
 
+BLOCK_TTL = 10.0
+
+
+async def blocked(app: Starlette, host: str) -> bool:
+    """`instances.is_blocked`, remembered for BLOCK_TTL seconds per process.
+
+    The inbox asks on every POST; a block decided elsewhere reaches this process within
+    seconds, and the worker checks again (uncached) before it applies anything.
+    """
+    cache: dict[str, tuple[float, bool]] | None = getattr(app.state, "block_cache", None)
+    if cache is None:
+        cache = app.state.block_cache = {}
+    now = time.monotonic()
+    hit = cache.get(host)
+    if hit is not None and now - hit[0] < BLOCK_TTL:
+        return hit[1]
+    async with app.state.db.session() as session:
+        answer = await instances.is_blocked(session, host)
+    if len(cache) >= KEY_CACHE_SIZE:
+        cache.clear()
+    cache[host] = (now, answer)
+    return answer
+
+
 class GroupWriter:
     """Stores inbox items for concurrent requests in shared transactions.
 
