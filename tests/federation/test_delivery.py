@@ -154,3 +154,23 @@ def test_retry_policy(clock):
     assert state == "pending" and 240 <= (when - now).total_seconds() <= 480
     old = now.replace(year=now.year - 1)
     assert next_state(status=500, attempts=30, created_at=old, now=now) == ("gave_up", None)
+
+
+async def test_slug_change_deletes_the_old_id_and_creates_the_new(wired, db, settings, peer):
+    await _follow_territory(db, settings, peer)
+    initiative = await _publish(db)
+    await wired.run_until_idle()
+    async with db.session() as session:
+        initiative = await initiatives.get_initiative(session, initiative.id)
+        await initiatives.update_initiative(
+            session, initiative, {"slug": "repair-cafe-reze"}, author=ADMIN
+        )
+    await wired.run_until_idle()
+    kinds = [
+        (a["type"], a["object"] if isinstance(a["object"], str) else a["object"]["id"])
+        for a in peer.received
+    ]
+    old, new = (
+        f"{settings.base_url}/initiatives/{s}" for s in ("repair-cafe-de-reze", "repair-cafe-reze")
+    )
+    assert kinds == [("Create", old), ("Delete", old), ("Create", new)]
