@@ -63,6 +63,13 @@ async def followers_of(
     return list(await session.scalars(query))
 
 
+async def follows_by(session: AsyncSession, remote_actor_uri: str) -> list[Follower]:
+    """Every follow a remote actor has of our actors (any state)."""
+    return list(
+        await session.scalars(select(Follower).where(Follower.remote_actor_uri == remote_actor_uri))
+    )
+
+
 async def delivery_inboxes(session: AsyncSession, actor_names: list[str]) -> list[str]:
     """Distinct inboxes reaching every accepted follower of these actors (shared first)."""
     rows = await session.execute(

@@ -335,3 +335,30 @@ async def test_follow_is_accepted_and_undo_removes_it(inbox, wired, db, peer, se
     assert item.state == "done", item.reason
     async with db.session() as session:
         assert await follows.followers_of(session) == []
+
+
+async def test_deleted_account_stops_following(inbox, wired, db, peer):
+    await deliver(
+        inbox, wired, peer, activity(peer, "Follow", "https://maillage.test/actors/mobilite")
+    )
+    item = await deliver(inbox, wired, peer, activity(peer, "Delete", peer.actor))
+    assert item.state == "done" and "1 abonnements" in item.reason
+    async with db.session() as session:
+        assert await follows.followers_of(session, state=None) == []
+
+
+async def test_accept_from_someone_else_is_refused(inbox, wired, db, peer, settings):
+    async with db.session() as session:
+        await follows.add_following(
+            session,
+            remote_actor_uri="https://other.test/actors/territoire",
+            remote_host="other.test",
+            inbox="https://other.test/inbox",
+            follow_id="https://maillage.test/activities/follow-1",
+        )
+    item = await deliver(
+        inbox, wired, peer, activity(peer, "Accept", "https://maillage.test/activities/follow-1")
+    )
+    assert item.state == "refused"
+    async with db.session() as session:
+        assert [f.state for f in await follows.following_list(session)] == ["pending"]
