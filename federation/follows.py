@@ -121,14 +121,6 @@ async def following_list(session: AsyncSession) -> list[Following]:
     return list(await session.scalars(select(Following).order_by(Following.id)))
 
 
-async def is_followed(session: AsyncSession, remote_actor_uri: str) -> bool:
-    """True when our territory actor follows this actor and was accepted."""
-    state = await session.scalar(
-        select(Following.state).where(Following.remote_actor_uri == remote_actor_uri)
-    )
-    return state == "accepted"
-
-
 async def remove_following(session: AsyncSession, remote_actor_uri: str) -> Following | None:
     following = await get_following(session, remote_actor_uri)
     if following is not None:
