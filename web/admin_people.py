@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from directory import accounts, instance, people, territory
 from directory.errors import Conflict, ValidationError
 from directory.vocabulary import ROLES, TERRITORY_KINDS
-from web import forms
+from web import forms, i18n
 from web.ui import Page, flash, page, render, see_other
 
 COMMUNES_CSV_LIMIT = 5_000_000
@@ -38,7 +38,7 @@ async def _people_page(
         {
             "people": await accounts.list_people(page_.session),
             "roles": ROLES,
-            "role_options": [(r.slug, r.label_fr) for r in ROLES],
+            "role_options": [(r.slug, r.label(i18n.current_language())) for r in ROLES],
             "values": values,
             "errors": errors,
         },
@@ -125,7 +125,7 @@ async def _settings_page(
         {
             "values": values,
             "errors": errors,
-            "kind_options": [(k.slug, k.label_fr) for k in TERRITORY_KINDS],
+            "kind_options": [(k.slug, k.label(i18n.current_language())) for k in TERRITORY_KINDS],
             "defaults": {
                 "site_name": settings.territory_name,
                 "licence": settings.licence,

@@ -332,3 +332,28 @@ async def test_my_proposals_needs_an_account(client):
 
     assert response.status_code == 303
     assert response.headers["location"] == "/connexion?suite=/mes-propositions"
+
+
+async def test_a_form_posted_from_another_site_is_refused_before_any_route(
+    client, db, settings, communes
+):
+    token = await csrf_of(client, "/proposer")
+    data = proposal(settings, token)
+
+    foreign = await client.post("/proposer", data=data, headers={"Origin": "https://evil.example"})
+    cross = await client.post("/connexion", data=data, headers={"Sec-Fetch-Site": "cross-site"})
+    same = await client.post("/proposer", data=data, headers={"Origin": settings.base_url})
+
+    assert foreign.status_code == cross.status_code == 403
+    assert "depuis un autre site" in foreign.text
+    assert same.status_code == 303
+    assert len(await stored(db)) == 1
+
+
+async def test_json_bodies_are_not_forms_for_the_origin_check(client):
+    response = await client.post(
+        "/proposer", json={"name": "x"}, headers={"Origin": "https://evil.example"}
+    )
+
+    assert response.status_code == 403
+    assert "jeton de sécurité" in response.text  # refused by the route's token check instead
