@@ -93,3 +93,42 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
         return None
     row.last_used_at = utcnow()
     return row.person
+
+
+async def revoke_token(session: AsyncSession, token: str) -> bool:
+    """Delete the API token `token`; False when it did not exist."""
+    row = await token_row(session, token)
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+async def tokens_of(session: AsyncSession, person_id: int) -> list[ApiToken]:
+    """A person's API tokens, newest first (only their hashes are stored)."""
+    result = await session.scalars(
+        select(ApiToken).where(ApiToken.person_id == person_id).order_by(ApiToken.id.desc())
+    )
+    return list(result)
+
+
+async def get_token(session: AsyncSession, token_id: int) -> ApiToken | None:
+    return await session.get(ApiToken, token_id)
+
+
+async def delete_token(session: AsyncSession, token: ApiToken) -> None:
+    await session.delete(token)
+    await session.flush()
+
+
+async def token_row(session: AsyncSession, token: str) -> ApiToken | None:
+    """The stored row of a clear token, if it exists."""
+    return await session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+
+
+async def people_by_ids(session: AsyncSession, ids: set[int]) -> dict[int, Person]:
+    """Accounts by id (for showing who made edits)."""
+    if not ids:
+        return {}
+    return {p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(ids)))}

@@ -59,7 +59,10 @@ FIELDS = (
 
 
 def is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "http://[abc": an unbalanced IPv6 bracket
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
 
 

@@ -30,6 +30,7 @@ ROUTE_MODULES = (
     "web.contribute",  # proposals and corrections
     "web.imports",  # import/export pages and open data downloads
     "web.diagnostic",  # /diagnostic, référents, collections
+    "web.metrics",  # /metrics (Prometheus text format)
     "web.pages",  # public pages (home, map, list, initiative, theme, commune, feeds)
 )
 

@@ -1,0 +1,61 @@
+"""Reading request bodies with a size cap: the API, the inbox and the forms share this.
+
+The cap is checked twice: on the declared Content-Length (refused before reading) and on
+the bytes actually streamed (a missing or lying Content-Length, chunked uploads), so a
+client never makes us buffer more than `limit` bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+JSON_TYPES = ("application/json",)
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"corps de requête trop volumineux (maximum {limit} octets)")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, or HTTP 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise HTTPException(400, "en-tête Content-Length invalide")
+        if int(declared) > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_json_type(content_type: str) -> bool:
+    """application/json or any `+json` type (activity+json, ld+json, merge-patch+json)."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def read_json(request: Request, limit: int, *, expect: type = dict) -> Any:
+    """The JSON body as `expect` (an object by default); 400 for a wrong type or bad JSON."""
+    if not is_json_type(request.headers.get("content-type", "")):
+        raise HTTPException(400, "type de contenu attendu : application/json")
+    body = await read_body(request, limit)
+    if not body.strip():
+        raise HTTPException(400, "corps de requête vide : un document JSON est attendu")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"JSON mal formé : {exc}") from None
+    if not isinstance(data, expect):
+        kind = "un objet JSON" if expect is dict else f"un document JSON de type {expect.__name__}"
+        raise HTTPException(400, f"{kind} est attendu")
+    return data
