@@ -357,3 +357,13 @@ async def test_json_bodies_are_not_forms_for_the_origin_check(client):
 
     assert response.status_code == 403
     assert "jeton de sécurité" in response.text  # refused by the route's token check instead
+
+
+async def test_the_form_speaks_english_through_the_catalog(client, communes):
+    response = await client.get("/proposer?lang=en")
+
+    assert response.status_code == 200
+    assert '<html lang="en">' in response.text
+    assert "Send my proposal" in response.text
+    assert "Name of the initiative" in response.text
+    assert "Reuse and repair" in response.text  # theme labels in English too
