@@ -17,18 +17,26 @@ from web.contribute import _current_values, form_context, place_commune
 from web.ui import Page, flash, page, render, see_other
 
 
-async def duplicate_candidates(page_: Page, initiative: Initiative) -> list[Any] | None:
-    """Slot for the duplicates work (imports branch): `directory.duplicates.candidates`.
+async def duplicate_candidates(page_: Page, initiative: Initiative) -> list[tuple] | None:
+    """The duplicates slot, filled by directory/imports/duplicates.py (imports branch).
 
-    Returns None while that module is absent, so the page says duplicates are not checked
-    rather than pretending there are none.
+    Returns (other initiative, candidate) pairs, or None while that module is absent, so
+    the page says duplicates are not checked rather than pretending there are none.
     """
     try:
-        module = importlib.import_module("directory.duplicates")
+        module = importlib.import_module("directory.imports.duplicates")
     except ModuleNotFoundError:
         return None
-    find = getattr(module, "candidates", None)
-    return None if find is None else list(await find(page_.session, initiative))
+    found = await module.candidates_for(page_.session, [initiative.id])
+    pairs = []
+    for candidate in found:
+        other_id = (
+            candidate.second_id if candidate.first_id == initiative.id else candidate.first_id
+        )
+        other = await page_.session.get(Initiative, other_id)
+        if other is not None:
+            pairs.append((other, candidate))
+    return pairs
 
 
 @page(role="moderator")

@@ -314,3 +314,23 @@ async def test_unknown_items_are_404_pages(client, moderator, sign_in):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert "text/html" in response.headers["content-type"]
+
+
+async def test_duplicate_candidates_are_shown_beside_the_proposal(
+    client, db, moderator, sign_in, proposed
+):
+    pytest.importorskip("directory.imports.duplicates")  # the imports area fills this slot
+    async with db.session() as session:
+        await initiatives.create_initiative(
+            session,
+            {**PROPOSAL, "name": "Épicerie solidaire du Château"},
+            author=Author(None, "import:test"),
+            moderation_state="published",
+        )
+    await sign_in(moderator)
+
+    response = await client.get(f"/moderation/propositions/{proposed.id}")
+
+    text = html.unescape(response.text)
+    assert "Ces initiatives ressemblent à la proposition" in text
+    assert "même site web" in text
