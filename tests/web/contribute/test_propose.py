@@ -367,3 +367,14 @@ async def test_the_form_speaks_english_through_the_catalog(client, communes):
     assert "Send my proposal" in response.text
     assert "Name of the initiative" in response.text
     assert "Reuse and repair" in response.text  # theme labels in English too
+
+
+async def test_an_absurd_position_never_reaches_the_map(client, settings, communes):
+    token = await csrf_of(client, "/proposer")
+
+    response = await client.post(
+        "/proposer", data=proposal(settings, token, latitude="1e999", longitude="nan")
+    )
+
+    assert response.status_code == 422
+    assert 'data-center="47.' in response.text  # the territory's communes, not infinity
