@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from directory import moderation, themes
+from directory import instance, moderation, themes
 from directory.errors import NotFound
 from directory.models import Person
 from directory.vocabulary import MODERATION_STATES, ROLES, by_slug, role_at_least
@@ -115,6 +115,10 @@ async def render(
         "is_admin": page.can("admin"),
         "pending": await moderation.pending_count(page.session) if page.can("moderator") else 0,
         "flashes": take_flashes(request),
+        # The admin's settings override the environment's (licence, tiles) on these pages.
+        "settings": request.app.state.settings.with_(
+            **instance.overrides(await instance.load(page.session))
+        ),
     }
     common.update(context or {})
     response = await templating.render(request, name, common, status_code=status_code)
