@@ -378,3 +378,17 @@ async def test_an_absurd_position_never_reaches_the_map(client, settings, commun
 
     assert response.status_code == 422
     assert 'data-center="47.' in response.text  # the territory's communes, not infinity
+
+
+async def test_a_file_where_text_is_expected_counts_as_nothing(client, db, settings, communes):
+    token = await csrf_of(client, "/proposer")
+    data = proposal(settings, token)
+    del data["name"]
+
+    response = await client.post(
+        "/proposer", data=data, files={"name": ("name.txt", b"<script>", "text/plain")}
+    )
+
+    assert response.status_code == 422
+    assert 'id="f-name-error">obligatoire' in response.text
+    assert await stored(db) == []
