@@ -39,10 +39,23 @@ async def duplicate_candidates(page_: Page, initiative: Initiative) -> list[tupl
     return pairs
 
 
+QUEUE_PAGE = 50
+
+
 @page(role="moderator")
 async def queue(page_: Page) -> Response:
-    items = await moderation.queue(page_.session)
-    return await render(page_, "admin/queue.html", {"items": items})
+    raw = page_.request.query_params.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    total = await moderation.pending_count(page_.session)
+    items = await moderation.queue(
+        page_.session, limit=QUEUE_PAGE, offset=(number - 1) * QUEUE_PAGE
+    )
+    pages = max(1, -(-total // QUEUE_PAGE))
+    return await render(
+        page_,
+        "admin/queue.html",
+        {"items": items, "total": total, "number": number, "pages": pages},
+    )
 
 
 def _edit_values(page_: Page, initiative: Initiative, proposed: dict[str, Any]) -> dict:
