@@ -14,6 +14,7 @@ from directory.initiatives import field_values
 from directory.models import Initiative
 from web import forms
 from web.contribute import _current_values, form_context, place_commune
+from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
 
@@ -127,8 +128,12 @@ async def proposal(page_: Page) -> Response:
         else:
             errors = {"_": "Action inconnue : choisissez publier, refuser ou modifier."}
         if not errors:
-            verb = "refusée" if action == "reject" else "publiée"
-            flash(request, f"« {initiative.name} » : proposition {verb}.")
+            done = (
+                _("« %(name)s » : proposition refusée.")
+                if action == "reject"
+                else _("« %(name)s » : proposition publiée.")
+            )
+            flash(request, done % {"name": initiative.name})
             return see_other("/moderation")
         status = 409 if "_" in errors and len(errors) == 1 else 422
         initiative = await initiatives.get_initiative(page_.session, initiative_id)
@@ -189,8 +194,12 @@ async def correction(page_: Page) -> Response:
                 ),
             )
         if not errors:
-            verb = "refusée" if action == "reject" else "appliquée"
-            flash(request, f"« {initiative.name} » : correction {verb}.")
+            done = (
+                _("« %(name)s » : correction refusée.")
+                if action == "reject"
+                else _("« %(name)s » : correction appliquée.")
+            )
+            flash(request, done % {"name": initiative.name})
             return see_other("/moderation")
         status = 409 if "_" in errors and len(errors) == 1 else 422
         correction_ = await initiatives.get_correction(page_.session, correction_id)

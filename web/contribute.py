@@ -23,6 +23,7 @@ from directory.models import Correction, Initiative
 from directory.validation import clean_initiative
 from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
 from web import forms, i18n
+from web.i18n import gettext as _
 from web.ui import Page, flash, page, refusal, render, see_other
 
 REQUIRED = {"summary": "obligatoire : une phrase qui dit ce que fait l'initiative"}
@@ -182,11 +183,11 @@ async def read_submission(
     return sub
 
 
-def submitted_redirect(page_: Page, submitted: contributions.Submitted, what: str) -> Response:
+def submitted_redirect(page_: Page, submitted: contributions.Submitted, thanks: str) -> Response:
     """Anonymous: the private status link; signed in: their proposals, with thanks."""
     if submitted.token:
         return see_other(f"/suivi/{submitted.token}?nouveau=1")
-    flash(page_.request, f"Merci ! Votre {what} est enregistrée ; elle sera relue.")
+    flash(page_.request, thanks)
     return see_other("/mes-propositions")
 
 
@@ -207,7 +208,9 @@ async def propose(page_: Page) -> Response:
             await page_.rollback()
             sub.errors = exc.errors
         else:
-            return submitted_redirect(page_, submitted, "proposition")
+            return submitted_redirect(
+                page_, submitted, _("Merci ! Votre proposition est enregistrée ; elle sera relue.")
+            )
     context = await form_context(page_, sub.values, sub.errors)
     context["candidates"] = sub.candidates
     return await render(page_, "contribute/propose.html", context, status_code=sub.status)
@@ -295,7 +298,9 @@ async def correction(page_: Page) -> Response:
             await page_.rollback(initiative)
             sub.errors = {"_": str(exc)}
         else:
-            return submitted_redirect(page_, submitted, "correction")
+            return submitted_redirect(
+                page_, submitted, _("Merci ! Votre correction est enregistrée ; elle sera relue.")
+            )
     context = await form_context(page_, sub.values, sub.errors)
     context.update(base, candidates=sub.candidates)
     return await render(page_, "contribute/correction.html", context, status_code=sub.status)
