@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from directory import antispam, contributions, initiatives, places, themes
+from directory import antispam, contributions, initiatives, instance, places, privacy, themes
 from directory.errors import NotEditable, NotFound, ValidationError
 from directory.initiatives import field_values
 from directory.models import Correction, Initiative
@@ -338,6 +338,17 @@ async def mine(page_: Page) -> Response:
     )
 
 
+@page()
+async def privacy_page(page_: Page) -> Response:
+    """What personal data the directory keeps, why, for how long, and how to have it erased."""
+    stored = await instance.load(page_.session)
+    return await render(
+        page_,
+        "contribute/privacy.html",
+        {"retention_days": privacy.RETENTION.days, "contact": stored.get("contact_email", "")},
+    )
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/proposer", propose, methods=["GET", "POST"], name="propose"),
@@ -345,4 +356,5 @@ def routes() -> list[BaseRoute]:
         Route("/initiatives/{slug}/correction", correction, methods=["GET", "POST"]),
         Route("/suivi/{token}", status, name="proposal_status"),
         Route("/mes-propositions", mine, name="my_proposals"),
+        Route("/confidentialite", privacy_page, name="privacy"),
     ]

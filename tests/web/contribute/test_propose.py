@@ -392,3 +392,17 @@ async def test_a_file_where_text_is_expected_counts_as_nothing(client, db, setti
     assert response.status_code == 422
     assert 'id="f-name-error">obligatoire' in response.text
     assert await stored(db) == []
+
+
+async def test_privacy_page_says_what_is_kept_and_whom_to_ask(client, db):
+    from directory import instance
+
+    async with db.session() as session:
+        await instance.save(session, {"contact_email": "dpo@example.org"})
+
+    response = await client.get("/confidentialite")
+
+    assert response.status_code == 200
+    text = html.unescape(response.text)
+    assert "effacé 180 jours après un refus" in text
+    assert 'href="mailto:dpo@example.org"' in text
