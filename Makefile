@@ -13,21 +13,28 @@ CHROMIUM ?= /usr/bin/chromium
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.maillage-installed
+TEST_STAMP := $(VENV)/.maillage-test-installed
 NODE_STAMP := node_modules/.maillage-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve migrate test lint format bench clean browser node
+.PHONY: help install install-test demo serve migrate test lint format bench clean browser node
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(STAMP) node  ## create .venv and install Maillage with its test extras
+install: $(STAMP) node  ## create .venv and install Maillage (editable)
+
+install-test: install $(TEST_STAMP)  ## install also the test tools (pytest, ruff, Playwright)
 
 # Front-end packages (served by the instance itself, never from a CDN), when there are any.
 node:
@@ -60,17 +67,17 @@ browser:
 	  fi; \
 	fi
 
-lint: install  ## ruff check and format check
+lint: install-test  ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install  ## ruff fix and format
+format: install-test  ## ruff fix and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # pytest exits 5 when it collected no test: for the whole suite that is a broken run, said
 # as such, never a pass.
-test: install browser  ## ruff, then the whole test suite (SQLite and PostgreSQL, browser)
+test: install-test browser  ## ruff, then the whole test suite (SQLite and PostgreSQL, browser)
 	$(BIN)/ruff check .
 	@status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no test" >&2; exit 1; fi; \

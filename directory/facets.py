@@ -1,28 +1,41 @@
-"""Facet counts (themes, actor kinds, needs, communes, statuses) over a filtered set.
+"""Facet counts (themes, actor kinds, needs, communes, statuses) and their cache.
 
 Counts follow the usual faceting rule: each value counts the initiatives that match all
 current filters and carry that value (values with no initiative are left out). A core
 theme counts the initiatives tagged with it or with any of its local sub-themes, which is
 what filtering by it returns.
 
-Counting over the whole directory reads every published row, so filter-only results
-(no text, no map area) are cached per database connection, keyed by search_state.token.
-Database triggers (migration 0001) give that token a new random value whenever a column
-or row the counts depend on changes, so a cached count is never served after a committed
-change. On PostgreSQL the triggers run at commit: a transaction that has written anything
-neither reads nor fills the cache (its own uncommitted writes would otherwise be cached).
+Counting the whole directory reads every published row, so filter-only results (no text,
+no map area) are cached per database connection, keyed by search_state.token. Triggers
+(migration 0001) give that token a new random value whenever a row or column the counts
+depend on changes (initiatives' moderation state, status, origin, commune; their themes,
+actor kinds, needs; the theme tree), so a cached count never outlives a committed change.
+On PostgreSQL the triggers run at commit: a transaction that has written anything
+neither reads nor fills the cache, or its own uncommitted writes could be cached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, func, literal, select, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Select
 
+from directory.filters import conditions, only_moderation_states
 from directory.models import (
     Initiative,
     InitiativeActorKind,
@@ -31,9 +44,14 @@ from directory.models import (
     SearchState,
     Theme,
 )
+from directory.vocabulary import MODERATION_STATE_SLUGS
+
+if TYPE_CHECKING:
+    from directory.search import SearchQuery
 
 CACHE_KEY = "maillage.search_cache"
 CACHE_SIZE = 256
+FACETS = ("themes", "actor_kinds", "needs", "communes", "statuses")
 
 Counts = tuple[int, dict[str, dict[str, int]]]
 
@@ -45,81 +63,14 @@ class ThemeRow:
     parent_id: int | None
 
 
-async def theme_rows(session: AsyncSession) -> list[ThemeRow]:
-    """Every theme's id, slug and parent (a few dozen rows)."""
-    rows = await session.execute(select(Theme.id, Theme.slug, Theme.parent_id))
-    return [ThemeRow(*row) for row in rows]
-
-
-async def count_facets(
-    session: AsyncSession, matching: Select, themes: list[ThemeRow], *, facets: bool = True
-) -> Counts:
-    """The number of initiatives `matching` selects (ids), and the facet counts among them."""
-    m = matching.cte("m").prefix_with("MATERIALIZED")
-    parts = [select(literal("total"), literal(""), func.count()).select_from(m)]
-    if facets:
-        by_initiative = Initiative.id == m.c.id
-        parts += [
-            select(literal("statuses"), Initiative.status, func.count())
-            .join_from(m, Initiative, by_initiative)
-            .group_by(Initiative.status),
-            select(literal("communes"), Initiative.insee_code, func.count())
-            .join_from(m, Initiative, by_initiative)
-            .where(Initiative.insee_code != "")
-            .group_by(Initiative.insee_code),
-            select(literal("themes"), cast(InitiativeTheme.theme_id, String), func.count())
-            .join_from(m, InitiativeTheme, InitiativeTheme.initiative_id == m.c.id)
-            .group_by(InitiativeTheme.theme_id),
-            select(literal("actor_kinds"), InitiativeActorKind.kind, func.count())
-            .join_from(m, InitiativeActorKind, InitiativeActorKind.initiative_id == m.c.id)
-            .group_by(InitiativeActorKind.kind),
-            select(literal("needs"), InitiativeNeed.need, func.count())
-            .join_from(m, InitiativeNeed, InitiativeNeed.initiative_id == m.c.id)
-            .group_by(InitiativeNeed.need),
-        ]
-        if any(t.parent_id is not None for t in themes):
-            # An initiative tagged with a core theme and one of its sub-themes counts once.
-            core = func.coalesce(Theme.parent_id, Theme.id)
-            parts.append(
-                select(
-                    literal("cores"),
-                    cast(core, String),
-                    func.count(InitiativeTheme.initiative_id.distinct()),
-                )
-                .join_from(m, InitiativeTheme, InitiativeTheme.initiative_id == m.c.id)
-                .join(Theme, Theme.id == InitiativeTheme.theme_id)
-                .group_by(core)
-            )
-    total = 0
-    found: dict[str, dict[str, int]] = {}
-    for facet, value, count in await session.execute(union_all(*parts)):
-        if facet == "total":
-            total = count
-        else:
-            found.setdefault(facet, {})[value] = count
-    if not facets:
-        return total, {}
-    slugs = {str(t.id): t.slug for t in themes}
-    theme_counts = {slugs[k]: v for k, v in found.get("themes", {}).items() if k in slugs}
-    for key, count in found.get("cores", {}).items():
-        if key in slugs:
-            theme_counts[slugs[key]] = count
-    found["themes"] = theme_counts
-    return total, {
-        name: dict(sorted(found.get(name, {}).items(), key=lambda kv: (-kv[1], kv[0])))
-        for name in ("themes", "actor_kinds", "needs", "communes", "statuses")
-    }
-
-
-async def cached(
-    session: AsyncSession, key: Hashable, compute: Callable[[], Awaitable[Any]]
-) -> Any:
-    """`compute()`'s result, reused on this connection until search_state.token changes."""
+async def connection_cache(session: AsyncSession) -> dict[Hashable, Any] | None:
+    """This connection's cache for the current search_state token; None when unusable."""
     if session.bind.dialect.name == "postgresql":
         row = (
             await session.execute(
                 text(
-                    "SELECT token, txid_current_if_assigned() IS NULL FROM search_state WHERE id = 1"
+                    "SELECT token, txid_current_if_assigned() IS NULL"
+                    " FROM search_state WHERE id = 1"
                 )
             )
         ).first()
@@ -127,16 +78,179 @@ async def cached(
     else:
         token = await session.scalar(select(SearchState.token).where(SearchState.id == 1))
     if token is None:
-        return await compute()
-    connection = await session.connection()
-    store = connection.info.get(CACHE_KEY)
+        return None
+    info = (await session.connection()).info
+    store = info.get(CACHE_KEY)
     if store is None or store["token"] != token:
-        store = connection.info[CACHE_KEY] = {"token": token, "entries": {}}
-    entries: dict[Hashable, Any] = store["entries"]
-    if key in entries:
-        return entries[key]
+        store = info[CACHE_KEY] = {"token": token, "entries": {}}
+    return store["entries"]
+
+
+async def cached(
+    cache: dict[Hashable, Any] | None, key: Hashable, compute: Callable[[], Awaitable[Any]]
+) -> Any:
+    """`compute()`'s result, kept in `cache` (from connection_cache) under `key`."""
+    if cache is None:
+        return await compute()
+    if key in cache:
+        return cache[key]
     value = await compute()
-    if len(entries) >= CACHE_SIZE:
-        entries.pop(next(iter(entries)))
-    entries[key] = value
+    if len(cache) >= CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
     return value
+
+
+async def theme_rows(
+    session: AsyncSession, cache: dict[Hashable, Any] | None = None
+) -> list[ThemeRow]:
+    """Every theme's id, slug and parent (a few dozen rows)."""
+
+    async def load() -> list[ThemeRow]:
+        rows = await session.execute(select(Theme.id, Theme.slug, Theme.parent_id))
+        return [ThemeRow(*row) for row in rows]
+
+    return await cached(cache, "themes", load)
+
+
+def _join_tables() -> list[tuple[str, Any, ColumnElement, ColumnElement]]:
+    """Each join table's facet, table, value column and that value as text."""
+    return [
+        (
+            "themes",
+            InitiativeTheme,
+            InitiativeTheme.theme_id,
+            cast(InitiativeTheme.theme_id, String),
+        ),
+        ("actor_kinds", InitiativeActorKind, InitiativeActorKind.kind, InitiativeActorKind.kind),
+        ("needs", InitiativeNeed, InitiativeNeed.need, InitiativeNeed.need),
+    ]
+
+
+async def count_facets(
+    session: AsyncSession,
+    query: SearchQuery,
+    themes: list[ThemeRow],
+    *,
+    dialect: str,
+    theme_ids: Sequence[int] | None = None,
+) -> Counts:
+    """How many initiatives match `query`, and the facet counts among them if it asks."""
+    matching = select(Initiative.id).where(*conditions(query, dialect, theme_ids=theme_ids))
+    if not query.facets:
+        return await session.scalar(select(func.count()).select_from(matching.subquery())), {}
+    sub_themes = any(t.parent_id is not None for t in themes)
+    if only_moderation_states(query):
+        parts = _whole_directory(query, dialect, sub_themes)
+    else:
+        parts = _filtered(matching, dialect, sub_themes)
+    found: dict[str, dict[str, int]] = {name: {} for name in (*FACETS, "cores")}
+    total = 0
+    for facet, value, commune, count in await session.execute(union_all(*parts)):
+        if facet == "row":  # one (status, commune) group of matching initiatives
+            total += count
+            statuses = found["statuses"]
+            statuses[value] = statuses.get(value, 0) + count
+            if commune:
+                found["communes"][commune] = found["communes"].get(commune, 0) + count
+        else:
+            values = found[facet]
+            values[str(value)] = values.get(str(value), 0) + count
+    slugs = {str(t.id): t.slug for t in themes}
+    theme_counts = {slugs[k]: v for k, v in found["themes"].items() if k in slugs}
+    for key, count in found["cores"].items():
+        if key in slugs:
+            theme_counts[slugs[key]] = count
+    found["themes"] = theme_counts
+    return total, {
+        name: dict(
+            sorted(
+                ((k, v) for k, v in found[name].items() if v > 0), key=lambda kv: (-kv[1], kv[0])
+            )
+        )
+        for name in FACETS
+    }
+
+
+def _core_theme() -> ColumnElement:
+    return cast(func.coalesce(Theme.parent_id, Theme.id), String)
+
+
+def _whole_directory(query: SearchQuery, dialect: str, sub_themes: bool) -> list[Any]:
+    """Counts when only moderation states filter: every row, minus the other states' rows.
+
+    The join tables are counted whole from their (value, initiative) indexes; the few
+    initiatives in other states (the moderation queue) are then subtracted.
+    """
+    states = query.moderation_states
+    others = sorted(MODERATION_STATE_SLUGS - set(states)) if states else []
+    parts: list[Any] = [
+        select(literal("row"), Initiative.status, Initiative.insee_code, func.count())
+        .where(*([Initiative.moderation_state.in_(states)] if states else []))
+        .group_by(Initiative.status, Initiative.insee_code)
+    ]
+    # On SQLite, "+initiatives.id" makes the planner walk the few initiatives in other
+    # states and look their rows up, rather than walk the whole join table.
+    outer_id = literal_column("+initiatives.id") if dialect == "sqlite" else Initiative.id
+    for facet, table, value, as_text in _join_tables():
+        parts.append(select(literal(facet), as_text, null(), func.count()).group_by(value))
+        if others:
+            parts.append(
+                select(literal(facet), as_text, null(), -func.count())
+                .select_from(Initiative)
+                .join(table, table.initiative_id == outer_id)
+                .where(Initiative.moderation_state.in_(others))
+                .group_by(value)
+            )
+    if sub_themes:
+        # An initiative tagged with a core theme and one of its sub-themes counts once.
+        distinct = func.count(InitiativeTheme.initiative_id.distinct())
+        parts.append(
+            select(literal("cores"), _core_theme(), null(), distinct)
+            .join_from(InitiativeTheme, Theme, Theme.id == InitiativeTheme.theme_id)
+            .group_by(_core_theme())
+        )
+        if others:
+            parts.append(
+                select(literal("cores"), _core_theme(), null(), -distinct)
+                .join_from(InitiativeTheme, Theme, Theme.id == InitiativeTheme.theme_id)
+                .join(Initiative, Initiative.id == InitiativeTheme.initiative_id)
+                .where(Initiative.moderation_state.in_(others))
+                .group_by(_core_theme())
+            )
+    return parts
+
+
+def _filtered(matching: Select, dialect: str, sub_themes: bool) -> list[Any]:
+    """Counts over the matching ids, materialised once and joined to each facet's table."""
+    m = matching.cte("m").prefix_with("MATERIALIZED")
+    # On SQLite, "+m.id" keeps the planner from scanning a whole table and probing m:
+    # it walks m and looks each id up in the (initiative, value) primary keys.
+    m_id = literal_column("+m.id") if dialect == "sqlite" else m.c.id
+    parts: list[Any] = [
+        select(literal("row"), Initiative.status, Initiative.insee_code, func.count())
+        .select_from(m)
+        .join(Initiative, Initiative.id == m_id)
+        .group_by(Initiative.status, Initiative.insee_code)
+    ]
+    for facet, table, value, as_text in _join_tables():
+        parts.append(
+            select(literal(facet), as_text, null(), func.count())
+            .select_from(m)
+            .join(table, table.initiative_id == m_id)
+            .group_by(value)
+        )
+    if sub_themes:
+        parts.append(
+            select(
+                literal("cores"),
+                _core_theme(),
+                null(),
+                func.count(InitiativeTheme.initiative_id.distinct()),
+            )
+            .select_from(m)
+            .join(InitiativeTheme, InitiativeTheme.initiative_id == m_id)
+            .join(Theme, Theme.id == InitiativeTheme.theme_id)
+            .group_by(_core_theme())
+        )
+    return parts

@@ -1,15 +1,28 @@
-"""SQL conditions for the filters of a SearchQuery, for queries that are not a ranked search.
+"""The conditions a SearchQuery puts on initiatives, as SQLAlchemy expressions.
 
-The map's clustering and its list filter like the search does (same SearchQuery, same
-meaning of each filter, same full-text parsing) without ranking or facets. They need the
-conditions themselves, not `search.matching_ids` as a subquery: `id IN (subquery)` over
-100k rows costs SQLite an extra temporary index per map view.
+Within one facet, values are alternatives (theme A or B); across facets, all must hold.
+Full text is FTS5 on SQLite (the index holds directory.text.stemmed text) and the
+`search_vector` tsvector on PostgreSQL (configuration `maillage_fr`), see fulltext.py.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select, text
-from sqlalchemy.orm import aliased
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    union,
+)
 
 from directory.fulltext import fts5_query, tsquery_text
 from directory.models import (
@@ -19,72 +32,149 @@ from directory.models import (
     InitiativeTheme,
     Theme,
 )
-from directory.search import SearchQuery
+
+if TYPE_CHECKING:
+    from directory.search import SearchQuery
+
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE = 111.195
+FTS = table("initiative_fts", column("rowid"))
+FTS_TABLE = literal_column("initiative_fts")
+SEARCH_VECTOR = literal_column("initiatives.search_vector")
+CONFIG = literal_column("'maillage_fr'::regconfig")
 
 
-def theme_members(slugs: tuple[str, ...]):
-    """Ids of initiatives tagged with one of these themes or one of their sub-themes."""
-    parent = aliased(Theme)
-    return (
-        select(InitiativeTheme.initiative_id)
-        .join(Theme, Theme.id == InitiativeTheme.theme_id)
-        .outerjoin(parent, parent.id == Theme.parent_id)
-        .where(or_(Theme.slug.in_(slugs), parent.slug.in_(slugs)))
+def has_text(query: SearchQuery) -> bool:
+    """Whether the query's text holds a searchable word (not only stop words or symbols)."""
+    return bool(tsquery_text(query.text))
+
+
+def tsquery(query: SearchQuery) -> ColumnElement:
+    return func.to_tsquery(CONFIG, tsquery_text(query.text))
+
+
+def text_filter(query: SearchQuery, dialect: str) -> ColumnElement[bool] | None:
+    """The full-text condition, or None when the text holds no searchable word."""
+    if not has_text(query):
+        return None
+    if dialect == "postgresql":
+        return SEARCH_VECTOR.op("@@")(tsquery(query))
+    return Initiative.id.in_(
+        select(FTS.c.rowid).where(FTS_TABLE.op("MATCH")(fts5_query(query.text)))
     )
 
 
-def filter_conditions(query: SearchQuery, dialect: str = "sqlite") -> list[ColumnElement[bool]]:
-    """WHERE conditions equivalent to the query's filters (text, themes, kinds, needs...)."""
-    conditions: list[ColumnElement[bool]] = [
-        Initiative.moderation_state.in_(query.moderation_states)
-    ]
+def distance_km(lat: float, lon: float, dialect: str) -> ColumnElement[float]:
+    """Great-circle (haversine) distance in km from (lat, lon) to each initiative."""
+    lat0 = math.radians(lat)
+    dlat = func.sin((func.radians(Initiative.latitude) - lat0) / 2)
+    dlon = func.sin((func.radians(Initiative.longitude) - math.radians(lon)) / 2)
+    a = dlat * dlat + math.cos(lat0) * func.cos(func.radians(Initiative.latitude)) * dlon * dlon
+    smallest = func.least if dialect == "postgresql" else func.min
+    return 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(smallest(a, 1.0)))
+
+
+def area_filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
+    """Bounding box and radius; initiatives without coordinates never match either."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.bbox:
+        min_lat, min_lon, max_lat, max_lon = query.bbox
+        conditions.append(Initiative.latitude.between(min_lat, max_lat))
+        if min_lon <= max_lon:
+            conditions.append(Initiative.longitude.between(min_lon, max_lon))
+        else:  # the box crosses the antimeridian
+            conditions.append(or_(Initiative.longitude >= min_lon, Initiative.longitude <= max_lon))
+    if query.near:
+        lat, lon, km = query.near
+        # A bounding box first, so the (latitude, longitude) index does the coarse work.
+        dlat = km / KM_PER_DEGREE
+        conditions.append(Initiative.latitude.between(lat - dlat, lat + dlat))
+        if abs(lat) + dlat < 89:
+            dlon = km / (KM_PER_DEGREE * math.cos(math.radians(abs(lat) + dlat)))
+            if -180 <= lon - dlon <= lon + dlon <= 180:
+                conditions.append(Initiative.longitude.between(lon - dlon, lon + dlon))
+        conditions.append(distance_km(lat, lon, dialect) <= km)
+    return conditions
+
+
+def conditions(
+    query: SearchQuery,
+    dialect: str,
+    *,
+    text: bool = True,
+    theme_ids: Sequence[int] | None = None,
+) -> list[ColumnElement[bool]]:
+    """Every condition of the query on `initiatives` (the text one unless text=False).
+
+    `theme_ids`: the ids of the query's themes and their sub-themes, when the caller
+    knows them (literal ids let the planner use the theme index); else a subquery.
+    """
+    found: list[ColumnElement[bool]] = []
+    if query.moderation_states:
+        found.append(Initiative.moderation_state.in_(query.moderation_states))
+    if query.statuses:
+        found.append(Initiative.status.in_(query.statuses))
+    if query.origin == "local":
+        found.append(Initiative.origin.is_(None))
+    elif query.origin == "remote":
+        found.append(Initiative.origin.is_not(None))
+    if query.communes:
+        found.append(Initiative.insee_code.in_(query.communes))
+    # Text or a map area usually narrows most: then each candidate is checked against the
+    # (initiative, value) primary key (EXISTS); otherwise the value's index drives (IN).
+    probe = bool(query.bbox or query.near or (text and has_text(query)))
     if query.themes:
-        conditions.append(Initiative.id.in_(theme_members(query.themes)))
+        if theme_ids is None:
+            wanted = select(Theme.id).where(Theme.slug.in_(query.themes))
+            theme_ids = union(
+                wanted, select(Theme.id).where(Theme.parent_id.in_(wanted))
+            ).scalar_subquery()
+        found.append(_has(InitiativeTheme, InitiativeTheme.theme_id.in_(theme_ids), probe))
     if query.actor_kinds:
-        conditions.append(
-            Initiative.id.in_(
-                select(InitiativeActorKind.initiative_id).where(
-                    InitiativeActorKind.kind.in_(query.actor_kinds)
-                )
-            )
+        found.append(
+            _has(InitiativeActorKind, InitiativeActorKind.kind.in_(query.actor_kinds), probe)
         )
     if query.needs:
-        conditions.append(
-            Initiative.id.in_(
-                select(InitiativeNeed.initiative_id).where(InitiativeNeed.need.in_(query.needs))
-            )
-        )
-    if query.communes:
-        conditions.append(Initiative.insee_code.in_(query.communes))
-    if query.statuses:
-        conditions.append(Initiative.status.in_(query.statuses))
-    if query.origin == "local":
-        conditions.append(Initiative.origin.is_(None))
-    elif query.origin == "remote":
-        conditions.append(Initiative.origin.is_not(None))
-    if query.bbox:
-        south, west, north, east = query.bbox
-        conditions.append(Initiative.latitude.between(south, north))
-        conditions.append(Initiative.longitude.between(west, east))
-    if query.text.strip():
-        if dialect == "postgresql":
-            expression = tsquery_text(query.text)
-            conditions.append(
-                text("initiatives.search_vector @@ to_tsquery('maillage_fr', :tsq)").bindparams(
-                    tsq=expression or "''"
-                )
-                if expression
-                else Initiative.id.is_(None)
-            )
-        else:
-            expression = fts5_query(query.text)
-            conditions.append(
-                Initiative.id.in_(
-                    select(text("rowid"))
-                    .select_from(text("initiative_fts"))
-                    .where(text("initiative_fts MATCH :fts").bindparams(fts=expression))
-                )
-                if expression
-                else Initiative.id.is_(None)
-            )
-    return conditions
+        found.append(_has(InitiativeNeed, InitiativeNeed.need.in_(query.needs), probe))
+    found += area_filters(query, dialect)
+    if text and (condition := text_filter(query, dialect)) is not None:
+        found.append(condition)
+    return found
+
+
+def _has(table: Any, condition: ColumnElement[bool], probe: bool) -> ColumnElement[bool]:
+    """Initiatives with a row in `table` (themes, actor kinds, needs) meeting `condition`."""
+    if probe:
+        return exists().where(table.initiative_id == Initiative.id, condition)
+    return Initiative.id.in_(select(table.initiative_id).where(condition))
+
+
+def only_moderation_states(query: SearchQuery) -> bool:
+    """True when nothing but the moderation states narrows the query (the whole directory)."""
+    return not (
+        query.statuses
+        or query.origin != "all"
+        or query.communes
+        or query.themes
+        or query.actor_kinds
+        or query.needs
+        or query.bbox
+        or query.near
+        or has_text(query)
+    )
+
+
+def matching_ids(query: SearchQuery, *, dialect: str) -> Select:
+    """SELECT of the ids of every initiative the query matches, unordered and unpaged.
+
+    For exports and the diagnostic to stream from (`await session.stream_scalars(...)`),
+    or to use as a subquery (`Initiative.id.in_(matching_ids(q, dialect=...))`).
+    `dialect` is "sqlite" or "postgresql" (`session.bind.dialect.name`, `Database.dialect`).
+    Sorting and paging are left out; an unknown theme slug simply matches nothing.
+    """
+    return select(Initiative.id).where(*conditions(query, dialect))
+
+
+def filter_conditions(query: SearchQuery, dialect: str = "sqlite") -> list[ColumnElement[bool]]:
+    """The map's and embeds' name for `conditions` (kept when the two filters.py merged)."""
+    return conditions(query, dialect)

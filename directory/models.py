@@ -154,8 +154,18 @@ class Initiative(Base):
         # Search: sorted listings and facet counts read these indexes without the table.
         Index("ix_initiatives_state_name", "moderation_state", "name_key", "id"),
         Index("ix_initiatives_state_created", "moderation_state", "created_at", "id"),
-        Index("ix_initiatives_state_status", "moderation_state", "status"),
-        Index("ix_initiatives_state_commune", "moderation_state", "insee_code"),
+        Index("ix_initiatives_facets", "moderation_state", "status", "insee_code", "origin"),
+        # What search filters read of each full-text match, without the (wide) table.
+        Index(
+            "ix_initiatives_filters",
+            "id",
+            "moderation_state",
+            "status",
+            "insee_code",
+            "latitude",
+            "longitude",
+            "origin",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

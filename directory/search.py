@@ -7,33 +7,34 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    bindparam,
-    column,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    table,
-    text,
-    update,
-)
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from directory import facets
 from directory.errors import ValidationError
-from directory.fulltext import fts5_query, tsquery_text
-from directory.models import (
-    Initiative,
-    InitiativeActorKind,
-    InitiativeNeed,
-    InitiativeTheme,
-    Theme,
+from directory.filters import (
+    FTS,
+    FTS_TABLE,
+    SEARCH_VECTOR,
+    conditions,
+    distance_km,
+    has_text,
+    matching_ids,
+    tsquery,
 )
+from directory.fulltext import fts5_query
+from directory.models import Initiative, InitiativeTheme, Theme
 from directory.text import fold, stemmed
+
+__all__ = [
+    "SearchQuery",
+    "SearchResult",
+    "index_initiatives",
+    "matching_ids",
+    "query_from_params",
+    "search_initiatives",
+]
 from directory.vocabulary import ACTOR_KIND_SLUGS, NEED_SLUGS, STATUS_SLUGS
 
 
@@ -54,26 +55,29 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
             {"ids": ids},
         )
     ).all()
-    if names:
-        await session.execute(
-            update(Initiative).execution_options(synchronize_session=False),
-            [{"id": row.id, "name_key": name_key(row.name)} for row in names],
-        )
+    keys = {row.id: name_key(row.name) for row in names}
     if session.bind.dialect.name == "postgresql":
+        # One UPDATE per batch, so each row gets one new version (not one per column).
         await session.execute(
             text(
-                "UPDATE initiatives AS i SET search_vector ="
+                "UPDATE initiatives AS i SET name_key = v.key, search_vector ="
                 " setweight(to_tsvector('maillage_fr', i.name), 'A')"
                 " || setweight(to_tsvector('maillage_fr', i.summary || ' ' || coalesce(("
                 "   SELECT string_agg(t.label_fr || ' ' || t.label_en, ' ')"
                 "   FROM initiative_themes it JOIN themes t ON t.id = it.theme_id"
                 "   WHERE it.initiative_id = i.id), '')), 'B')"
                 " || setweight(to_tsvector('maillage_fr', i.description), 'C')"
-                " WHERE i.id = ANY(:ids)"
+                " FROM unnest(CAST(:ids AS integer[]), CAST(:keys AS text[])) AS v(id, key)"
+                " WHERE i.id = v.id"
             ),
-            {"ids": ids},
+            {"ids": list(keys), "keys": list(keys.values())},
         )
         return
+    changed = [{"id": i, "name_key": k} for i, k in keys.items()]
+    if changed:
+        await session.execute(
+            update(Initiative).execution_options(synchronize_session=False), changed
+        )
     rows = (
         await session.execute(
             select(
@@ -249,168 +253,113 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
 
 # --- Query execution. ----------------------------------------------------------------------
 
-EARTH_RADIUS_KM = 6371.0088
-KM_PER_DEGREE = 111.195
-# PostgreSQL ranks (ts_rank) at most this many matches, taken best field first (see
-# _ranked_postgresql): ranking every match of a common word costs 100+ ms at 100k rows.
+# Relevance ranks (bm25 / ts_rank) at most this many matches: the most recent ones, in
+# index order, so ranking costs the same for "vélo" and for a word in every description.
+# Up to that many matches (most queries), the ranking is exact; beyond, further matches
+# follow the ranked ones, most recent first. Ranking every match of a common word costs
+# 20 ms on SQLite and 100+ ms on PostgreSQL at 100k initiatives (DESIGN.md section 7).
 RANK_CANDIDATES = 2000
-_FTS = table("initiative_fts", column("rowid"))
-_FTS_TABLE = literal_column("initiative_fts")
-_SEARCH_VECTOR = literal_column("initiatives.search_vector")
-_CONFIG = literal_column("'maillage_fr'::regconfig")
+# bm25 weights of the FTS5 columns name, summary (with theme labels), body; ts_rank uses
+# PostgreSQL's defaults for the A (name), B (summary, themes), C (description) weights.
+BM25_WEIGHTS = (10.0, 4.0, 1.0)
 
 
-def _text_filter(query: SearchQuery, dialect: str) -> ColumnElement[bool] | None:
-    """The full-text condition, or None when the text holds no searchable word."""
-    if dialect == "postgresql":
-        words = tsquery_text(query.text)
-        if not words:
-            return None
-        return _SEARCH_VECTOR.op("@@")(func.to_tsquery(_CONFIG, words))
-    match = fts5_query(query.text)
-    if not match:
-        return None
-    return Initiative.id.in_(select(_FTS.c.rowid).where(_FTS_TABLE.op("MATCH")(match)))
-
-
-def distance_km(lat: float, lon: float, dialect: str) -> ColumnElement[float]:
-    """Great-circle (haversine) distance in km from (lat, lon) to each initiative."""
-    lat0 = math.radians(lat)
-    dlat = func.sin((func.radians(Initiative.latitude) - lat0) / 2)
-    dlon = func.sin((func.radians(Initiative.longitude) - math.radians(lon)) / 2)
-    a = dlat * dlat + math.cos(lat0) * func.cos(func.radians(Initiative.latitude)) * dlon * dlon
-    smallest = func.least if dialect == "postgresql" else func.min
-    return 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(smallest(a, 1.0)))
-
-
-def _area_filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if query.bbox:
-        min_lat, min_lon, max_lat, max_lon = query.bbox
-        conditions.append(Initiative.latitude.between(min_lat, max_lat))
-        if min_lon <= max_lon:
-            conditions.append(Initiative.longitude.between(min_lon, max_lon))
-        else:  # the box crosses the antimeridian
-            conditions.append(or_(Initiative.longitude >= min_lon, Initiative.longitude <= max_lon))
-    if query.near:
-        lat, lon, km = query.near
-        # A bounding box first, so the (latitude, longitude) index does the coarse work.
-        dlat = km / KM_PER_DEGREE
-        conditions.append(Initiative.latitude.between(lat - dlat, lat + dlat))
-        cos_lat = math.cos(math.radians(min(89.9, abs(lat) + dlat)))
-        dlon = km / (KM_PER_DEGREE * cos_lat) if cos_lat > 0 else 360
-        if abs(lat) + dlat < 89.9 and dlon < 180 and -180 <= lon - dlon <= lon + dlon <= 180:
-            conditions.append(Initiative.longitude.between(lon - dlon, lon + dlon))
-        conditions.append(distance_km(lat, lon, dialect) <= km)
-    return conditions
-
-
-def _filters(query: SearchQuery, dialect: str, *, text: bool = True) -> list[ColumnElement[bool]]:
-    """Every condition of the query on `initiatives` (text included unless text=False)."""
-    conditions: list[ColumnElement[bool]] = []
-    if query.moderation_states:
-        conditions.append(Initiative.moderation_state.in_(query.moderation_states))
-    if query.statuses:
-        conditions.append(Initiative.status.in_(query.statuses))
-    if query.origin == "local":
-        conditions.append(Initiative.origin.is_(None))
-    elif query.origin == "remote":
-        conditions.append(Initiative.origin.is_not(None))
-    if query.communes:
-        conditions.append(Initiative.insee_code.in_(query.communes))
-    if query.themes:
-        wanted = select(Theme.id).where(Theme.slug.in_(query.themes))
-        theme_ids = select(Theme.id).where(
-            or_(Theme.slug.in_(query.themes), Theme.parent_id.in_(wanted))
-        )
-        conditions.append(
-            Initiative.id.in_(
-                select(InitiativeTheme.initiative_id).where(InitiativeTheme.theme_id.in_(theme_ids))
-            )
-        )
-    if query.actor_kinds:
-        conditions.append(
-            Initiative.id.in_(
-                select(InitiativeActorKind.initiative_id).where(
-                    InitiativeActorKind.kind.in_(query.actor_kinds)
-                )
-            )
-        )
-    if query.needs:
-        conditions.append(
-            Initiative.id.in_(
-                select(InitiativeNeed.initiative_id).where(InitiativeNeed.need.in_(query.needs))
-            )
-        )
-    conditions += _area_filters(query, dialect)
-    if text and (condition := _text_filter(query, dialect)) is not None:
-        conditions.append(condition)
-    return conditions
-
-
-def matching_ids(query: SearchQuery, *, dialect: str) -> Select:
-    """SELECT of the ids of every initiative the query matches, unordered and unpaged.
-
-    For exports and the diagnostic to stream from (`await session.stream_scalars(...)`),
-    or to use as a subquery (`Initiative.id.in_(matching_ids(q, dialect=...))`).
-    `dialect` is "sqlite" or "postgresql" (`session.bind.dialect.name`, `Database.dialect`).
-    Sorting and paging are left out; unknown theme slugs simply match nothing.
-    """
-    return select(Initiative.id).where(*_filters(query, dialect))
-
-
-def _effective_sort(query: SearchQuery, has_text: bool) -> str:
-    if query.sort == "relevance" and not has_text:
+def _sort(query: SearchQuery) -> str:
+    if query.sort == "relevance" and not has_text(query):
         return "name"
     if query.sort == "distance" and not query.near:
         return "name"
     return query.sort
 
 
-def _ordered(query: SearchQuery, sort: str, dialect: str) -> Select:
-    """A SELECT of (id, distance or None), in the query's order, paged."""
-    distance = distance_km(*query.near[:2], dialect) if query.near else literal(None)
-    stmt = select(Initiative.id, distance.label("distance"))
-    if sort == "relevance":
-        return _ranked(query, dialect)
-    stmt = stmt.where(*_filters(query, dialect))
+def _distance(query: SearchQuery, dialect: str) -> ColumnElement:
+    if query.near:
+        return distance_km(query.near[0], query.near[1], dialect)
+    return literal(None)
+
+
+def _sorted_page(
+    query: SearchQuery, sort: str, dialect: str, limit: int, offset: int, theme_ids: list[int]
+) -> Select:
+    """(id, distance) rows of one page, for every sort but relevance."""
+    distance = _distance(query, dialect)
+    stmt = select(Initiative.id, distance.label("distance")).where(
+        *conditions(query, dialect, theme_ids=theme_ids)
+    )
     if sort == "recent":
         stmt = stmt.order_by(Initiative.created_at.desc(), Initiative.id.desc())
     elif sort == "distance":
         stmt = stmt.order_by(distance, Initiative.id)
+    elif sort == "newest-match":  # the order of matches past the ranked window
+        stmt = stmt.order_by(Initiative.id.desc())
     else:
         stmt = stmt.order_by(Initiative.name_key, Initiative.id)
-    return stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    return stmt.limit(limit).offset(offset)
 
 
-def _ranked(query: SearchQuery, dialect: str) -> Select:
-    """Best matches first: name (weight A) above summary and themes (B) above description (C)."""
-    distance = distance_km(*query.near[:2], dialect) if query.near else literal(None)
-    others = _filters(query, dialect, text=False)
-    offset = (query.page - 1) * query.per_page
+def _ranked_window(
+    query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
+) -> Select:
+    """(id, distance) rows ranked by relevance among the RANK_CANDIDATES newest matches."""
+    others = conditions(query, dialect, text=False, theme_ids=theme_ids)
+    distance = _distance(query, dialect).label("distance")
     if dialect == "postgresql":
-        tsquery = func.to_tsquery(_CONFIG, tsquery_text(query.text))
-        rank = func.ts_rank(_SEARCH_VECTOR, tsquery)
-        return (
-            select(Initiative.id, distance.label("distance"))
-            .where(*others, _SEARCH_VECTOR.op("@@")(tsquery))
-            .order_by(rank.desc(), Initiative.id)
-            .limit(query.per_page)
-            .offset(offset)
+        candidates = (
+            select(Initiative.id, distance, SEARCH_VECTOR.label("vector"))
+            .where(*others, SEARCH_VECTOR.op("@@")(tsquery(query)))
+            .order_by(Initiative.id.desc())
+            .limit(RANK_CANDIDATES)
+            .subquery()
         )
-    rank = func.bm25(_FTS_TABLE, 10.0, 4.0, 1.0)
+        rank = func.ts_rank(candidates.c.vector, tsquery(query)).desc()
+    else:
+        candidates = (
+            select(
+                Initiative.id,
+                distance,
+                func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank"),
+            )
+            .join_from(FTS, Initiative, Initiative.id == FTS.c.rowid)
+            .where(FTS_TABLE.op("MATCH")(fts5_query(query.text)), *others)
+            .order_by(FTS.c.rowid.desc())
+            .limit(RANK_CANDIDATES)
+            .subquery()
+        )
+        rank = candidates.c.rank
     return (
-        select(Initiative.id, distance.label("distance"))
-        .join_from(_FTS, Initiative, Initiative.id == _FTS.c.rowid)
-        .where(_FTS_TABLE.op("MATCH")(fts5_query(query.text)), *others)
-        .order_by(rank, Initiative.id)
-        .limit(query.per_page)
+        select(candidates.c.id, candidates.c.distance)
+        .order_by(rank, candidates.c.id.desc())
+        .limit(limit)
         .offset(offset)
     )
 
 
+async def _page(
+    session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int]
+) -> list[Any]:
+    """The (id, distance) rows of the requested page, in order."""
+    sort = _sort(query)
+    start = (query.page - 1) * query.per_page
+    end = start + query.per_page
+    if sort != "relevance":
+        return list(
+            await session.execute(
+                _sorted_page(query, sort, dialect, query.per_page, start, theme_ids)
+            )
+        )
+    rows: list[Any] = []
+    if start < RANK_CANDIDATES:
+        stmt = _ranked_window(query, dialect, min(end, RANK_CANDIDATES) - start, start, theme_ids)
+        rows += await session.execute(stmt)
+    if end > RANK_CANDIDATES:
+        first = max(start, RANK_CANDIDATES)
+        stmt = _sorted_page(query, "newest-match", dialect, end - first, first, theme_ids)
+        rows += await session.execute(stmt)
+    return rows
+
+
 def _cache_key(query: SearchQuery) -> tuple[Any, ...] | None:
-    """The part of a query that determines total and facets, when worth caching."""
+    """The part of a query that decides its total and facets, when worth caching."""
     if query.text.strip() or query.bbox or query.near:
         return None
     lists = ("moderation_states", "statuses", "communes", "themes", "actor_kinds", "needs")
@@ -420,32 +369,45 @@ def _cache_key(query: SearchQuery) -> tuple[Any, ...] | None:
 async def search_initiatives(session: AsyncSession, query: SearchQuery) -> SearchResult:
     """One page of initiatives matching the query, the total, and facet counts if asked.
 
-    Raises ValidationError for an unknown theme slug or a bad sort, page or per_page.
+    Items come with their themes, actor kinds and needs loaded. Raises ValidationError
+    for an unknown theme slug, sort or origin, or a page or per_page out of range.
     """
     dialect = session.bind.dialect.name
     _check(query)
-    themes = await facets.theme_rows(session)
+    cache = await facets.connection_cache(session)
+    themes = await facets.theme_rows(session, cache)
     known = {t.slug for t in themes}
     if unknown := [s for s in query.themes if s not in known]:
         raise ValidationError({"theme": f"inconnu : {', '.join(unknown)}"})
-    has_text = _text_filter(query, dialect) is not None
-    sort = _effective_sort(query, has_text)
 
-    rows = (await session.execute(_ordered(query, sort, dialect))).all()
+    by_slug = {t.slug: t.id for t in themes}
+    wanted = {by_slug[s] for s in query.themes}
+    theme_ids = sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
+    rows = await _page(session, query, dialect, theme_ids)
 
     async def count() -> facets.Counts:
         return await facets.count_facets(
-            session, matching_ids(query, dialect=dialect), themes, facets=query.facets
+            session, query, themes, dialect=dialect, theme_ids=theme_ids
         )
 
     key = _cache_key(query)
-    total, counts = await (facets.cached(session, key, count) if key else count())
+    total, counts = await (facets.cached(cache, key, count) if key else count())
     ids = [row.id for row in rows]
     loaded = {
         i.id: i
-        for i in await session.scalars(
-            select(Initiative).where(Initiative.id.in_(bindparam("ids", expanding=True))),
-            {"ids": ids},
+        for i in (
+            await session.scalars(
+                select(Initiative)
+                .where(Initiative.id.in_(bindparam("ids", expanding=True)))
+                .options(
+                    # One query per collection: joining all three multiplies the rows,
+                    # and PostgreSQL's JIT took a second to compile that join.
+                    selectinload(Initiative.themes),
+                    selectinload(Initiative.actor_kind_rows),
+                    selectinload(Initiative.need_rows),
+                ),
+                {"ids": ids},
+            )
         )
     }
     return SearchResult(

@@ -31,6 +31,7 @@ async def enqueue_activity(
     actor_name: str,
     inboxes: Sequence[str],
     object_uri: str = "",
+    now: datetime | None = None,
 ) -> OutboxActivity:
     """Store an activity (rendered and digested once) and one delivery per distinct inbox."""
     body = orjson.dumps(activity)
@@ -44,7 +45,7 @@ async def enqueue_activity(
     )
     session.add(row)
     await session.flush()
-    now = utcnow()
+    now = now or utcnow()
     targets = sorted(set(inboxes))
     for start in range(0, len(targets), 1000):
         await session.execute(

@@ -10,6 +10,9 @@ each other without sockets in tests.
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +20,8 @@ from typing import Any, Protocol
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from bovine.crypto.types import CryptographicSecret
 
 from federation.signatures import sign_request
@@ -25,6 +30,34 @@ AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://ww
 AP_CONTENT_TYPE = "application/activity+json"
 MAX_BODY = 1_000_000
 USER_AGENT = "Maillage/0.1 (+https://maillage.test)"
+
+
+def is_public_address(address: str) -> bool:
+    """True for globally routable unicast addresses (IPv4-mapped IPv6 unwrapped)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """aiohttp resolver that refuses non-public addresses (closes the DNS-rebinding gap
+    between fetch.py's check and the connection)."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        public = [r for r in results if is_public_address(r["host"])]
+        if not public:
+            raise OSError(errno.EACCES, f"{host} resolves to no public address")
+        return public
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class BodyTooLarge(Exception):
@@ -114,9 +147,14 @@ class AiohttpClient:
     """Production client: one aiohttp session, keep-alive per host, bounded per host."""
 
     def __init__(
-        self, options: HttpOptions | None = None, *, ssl_context: ssl.SSLContext | None = None
+        self,
+        options: HttpOptions | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        allow_private_addresses: bool = False,
     ) -> None:
         self.options = options or HttpOptions()
+        self._allow_private = allow_private_addresses
         self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
 
@@ -128,6 +166,7 @@ class AiohttpClient:
                 limit_per_host=self.options.per_host,
                 ssl=self._ssl if self._ssl is not None else True,
                 ttl_dns_cache=300,
+                resolver=None if self._allow_private else PublicOnlyResolver(),
             )
             timeout = aiohttp.ClientTimeout(
                 total=self.options.timeout, sock_connect=self.options.connect_timeout

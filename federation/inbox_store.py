@@ -96,11 +96,18 @@ async def claim_items(
     await session.execute(
         update(InboxItem).where(InboxItem.id.in_(ids)).values(locked_until=now + LEASE)
     )
-    return list(await session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)).order_by(InboxItem.id)))
+    return list(
+        await session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)).order_by(InboxItem.id))
+    )
 
 
 async def finish_item(
-    session: AsyncSession, item_id: int, state: str, reason: str = "", *, now: datetime | None = None
+    session: AsyncSession,
+    item_id: int,
+    state: str,
+    reason: str = "",
+    *,
+    now: datetime | None = None,
 ) -> None:
     """Mark an item done, ignored (with the reason) or refused."""
     await session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import NotFound, ValidationError
@@ -35,16 +35,14 @@ def _suffixes(host: str) -> list[str]:
 
 
 async def is_blocked(session: AsyncSession, host: str) -> bool:
-    """True when the host or one of its parent domains is blocked."""
+    """True when the host or one of its parent domains is blocked, or its policy is block."""
     if not host:
         return False
-    found = await session.scalar(
-        select(DomainBlock.id).where(DomainBlock.domain.in_(_suffixes(host))).limit(1)
-    )
-    if found is not None:
-        return True
-    trust = await session.scalar(select(RemoteInstance.trust).where(RemoteInstance.host == host))
-    return trust == "block"
+    query = union_all(
+        select(literal(1)).where(DomainBlock.domain.in_(_suffixes(host))),
+        select(literal(1)).where(RemoteInstance.host == host, RemoteInstance.trust == "block"),
+    ).limit(1)
+    return (await session.scalar(query)) is not None
 
 
 async def block_domain(session: AsyncSession, domain: str, reason: str = "") -> DomainBlock:

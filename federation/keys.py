@@ -58,43 +58,55 @@ async def _wanted(session: AsyncSession, settings: Settings) -> list[tuple[str, 
     ]
 
 
-async def ensure_actors(session: AsyncSession, settings: Settings) -> list[LocalActor]:
-    """Create whichever of our actors do not exist yet (keys included); return them all.
+async def _create(session: AsyncSession, name: str, kind: str, theme_id: int | None) -> None:
+    public_pem, private_pem = generate_key_pair()
+    try:
+        # A savepoint absorbs the race when another process creates the same actor.
+        async with session.begin_nested():
+            session.add(
+                LocalActor(
+                    name=name,
+                    kind=kind,
+                    theme_id=theme_id,
+                    public_key_pem=public_pem,
+                    private_key_pem=private_pem,
+                )
+            )
+    except IntegrityError:
+        pass  # created concurrently; the first key wins
 
-    Safe to call on every request that needs an actor and from concurrent processes:
-    a lost race on the unique name is absorbed by a savepoint.
-    """
+
+async def ensure_actors(session: AsyncSession, settings: Settings) -> list[LocalActor]:
+    """Create whichever of our actors do not exist yet (keys included); return them all."""
     existing = {a.name: a for a in await local_actors(session)}
     for name, kind, theme_id in await _wanted(session, settings):
         actor = existing.get(name)
-        if actor is not None:
-            if actor.kind != kind:
-                raise ActorNameClash(f"actor {name!r} exists as a {actor.kind} actor")
-            continue
-        public_pem, private_pem = generate_key_pair()
-        try:
-            async with session.begin_nested():
-                session.add(
-                    LocalActor(
-                        name=name,
-                        kind=kind,
-                        theme_id=theme_id,
-                        public_key_pem=public_pem,
-                        private_key_pem=private_pem,
-                    )
-                )
-        except IntegrityError:
-            pass  # another process created it first; its key wins
+        if actor is None:
+            await _create(session, name, kind, theme_id)
+        elif actor.kind != kind:
+            raise ActorNameClash(f"actor {name!r} exists as a {actor.kind} actor")
     return await local_actors(session)
+
+
+async def get_or_create_actor(
+    session: AsyncSession, settings: Settings, name: str
+) -> LocalActor | None:
+    """The actor called `name`, created (alone: key generation costs ~0.1 s) if it should
+    exist; None when no such actor belongs to this instance."""
+    actor = await get_local_actor(session, name)
+    if actor is not None:
+        return actor
+    for wanted, kind, theme_id in await _wanted(session, settings):
+        if wanted == name:
+            await _create(session, name, kind, theme_id)
+            return await get_local_actor(session, name)
+    return None
 
 
 async def actor_by_kind(session: AsyncSession, settings: Settings, kind: str) -> LocalActor:
     """The instance or territory actor, created if needed."""
     name = INSTANCE_ACTOR if kind == INSTANCE else settings.territory_username
-    actor = await get_local_actor(session, name)
-    if actor is None:
-        await ensure_actors(session, settings)
-        actor = await get_local_actor(session, name)
+    actor = await get_or_create_actor(session, settings, name)
     assert actor is not None
     return actor
 

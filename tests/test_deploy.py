@@ -110,3 +110,10 @@ def test_systemd_units_verify(unit, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert name not in result.stderr, result.stderr
+
+
+def test_ci_script_is_valid_bash_with_strict_mode():
+    script = DEPLOY.parent / ".ci" / "run"
+    assert "set -euo pipefail" in script.read_text()
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -126,3 +126,14 @@ def resource(path: str, **handlers: Endpoint) -> Route:
 
     dispatch.__doc__ = " / ".join(f"{m}: {h.__doc__ or ''}" for m, h in handlers.items())
     return Route(path, dispatch, methods=list(handlers))
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    """An integer id from the path; out of the column's range means it cannot exist (404)."""
+    value = request.path_params[name]
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"{value} introuvable")
+    return value

@@ -14,6 +14,7 @@ from web.api_common import (
     PREFIX,
     db_of,
     json_body,
+    path_id,
     raise_if,
     record_for,
     refuse_unknown,
@@ -52,7 +53,7 @@ async def decide_correction(request: Request) -> Response:
             errors["edits"] = "doit être un objet (champs de l'initiative)"
         refuse_unknown(data, (), errors)
         raise_if(errors)
-        correction = await initiatives.get_correction(session, request.path_params["id"])
+        correction = await initiatives.get_correction(session, path_id(request))
         changes = await initiatives.decide_correction(
             session,
             correction,

@@ -144,10 +144,9 @@ async def update_initiative(request: Request) -> Response:
             )
         errors: dict[str, str] = {}
         message = take_text(data, "message", errors, limit=MESSAGE_LIMIT)
+        email = _proposer_email(data, errors, required=person is None)
         own_proposal = is_proposer(person, initiative) and initiative.moderation_state == "proposed"
         if is_moderator(person) or own_proposal:
-            if "proposer_email" in data:
-                errors["proposer_email"] = "champ inconnu"
             raise_if(errors)
             changes = await initiatives.update_initiative(
                 session, initiative, data, author=author_of(person), message=message
@@ -156,7 +155,6 @@ async def update_initiative(request: Request) -> Response:
             return JSON({"initiative": record, "changes": changes})
         if initiative.moderation_state != "published":
             raise Conflict("cette proposition n'est plus modifiable", field="moderation_state")
-        email = _proposer_email(data, errors, required=person is None)
         try:
             correction = await initiatives.propose_correction(
                 session,

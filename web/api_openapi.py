@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from directory import themes
 from directory.search import MAX_PER_PAGE, SORTS
 from directory.validation import LIST_LIMIT, TEXT_LIMITS
 from directory.vocabulary import (
@@ -20,7 +21,7 @@ from directory.vocabulary import (
     NEED_SLUGS,
     STATUS_SLUGS,
 )
-from web.api_common import JSON, PREFIX, settings_of
+from web.api_common import JSON, PREFIX, db_of, settings_of
 
 Schema = dict[str, Any]
 
@@ -58,50 +59,81 @@ def obj(properties: Schema, required: list[str] | None = None, **extra: Any) -> 
     }
 
 
-def _list_input(allowed: frozenset[str] | None = None, *, urls: bool = False) -> Schema:
-    item: Schema = {"type": "string"}
-    if allowed is not None:
-        item["enum"] = sorted(allowed)
-    if urls:
-        item |= {"format": "uri", "maxLength": 500}
+def _list_input(item: Schema) -> Schema:
+    # A comma-separated string is accepted too (forms, CSV); JSON clients send arrays.
+    return {"type": ["array", "null"], "items": item, "maxItems": LIST_LIMIT}
+
+
+def _optional(pattern: str, max_length: int, **extra: Any) -> Schema:
+    """A text field that may be empty or null, else matches `pattern`."""
     return {
-        "anyOf": [
-            {"type": "array", "items": item, "maxItems": LIST_LIMIT},
-            {"type": "string", "description": "valeurs séparées par des virgules"},
-            {"type": "null"},
-        ]
+        "type": ["string", "null"],
+        "pattern": f"^({pattern})?$",
+        "maxLength": max_length,
+        **extra,
     }
 
 
-COORDINATE = {"type": ["number", "string", "null"]}
+def _text(max_length: int, **extra: Any) -> Schema:
+    return {"type": ["string", "null"], "maxLength": max_length, **extra}
 
-INITIATIVE_INPUT: Schema = {
-    "name": string(TEXT_LIMITS["name"]),
-    "summary": string(TEXT_LIMITS["summary"]),
-    "description": string(TEXT_LIMITS["description"], description="Markdown"),
-    "themes": _list_input() | {"description": "slugs de thèmes (voir /api/v1/themes)"},
-    "actor_kinds": _list_input(ACTOR_KIND_SLUGS),
-    "needs": _list_input(NEED_SLUGS),
-    "status": {"type": ["string", "null"], "enum": [*sorted(STATUS_SLUGS), None]},
-    "street": string(TEXT_LIMITS["street"]),
-    "postal_code": string(10),
-    "city": string(TEXT_LIMITS["city"]),
-    "insee_code": string(5),
-    "latitude": COORDINATE | {"description": "entre -90 et 90, avec longitude"},
-    "longitude": COORDINATE | {"description": "entre -180 et 180, avec latitude"},
-    "website": string(500, format="uri"),
-    "email": string(254, format="email"),
-    "phone": string(40),
-    "fediverse": string(TEXT_LIMITS["fediverse"], description="@nom@instance ou URL"),
-    "social_links": _list_input(urls=True),
-    "opening_hours": string(TEXT_LIMITS["opening_hours"], description="syntaxe OSM"),
-    "image_url": string(500, format="uri"),
-    "same_as": _list_input(urls=True),
-    "slug": string(120, pattern="^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?$"),
+
+HTTP_URL = r"https?://[^\s/?#\[\]]+([/?#][^\s]*)?"
+_EMAIL_CHAR = r"[^@\s<>\"'\u0000-\u001f\u007f\u0085]"
+EMAIL_PATTERN = f"{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\\.{_EMAIL_CHAR}+"
+SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?$"
+URL_ITEM = {"type": "string", "pattern": f"^{HTTP_URL}$", "maxLength": 500}
+
+
+def initiative_input(theme_slugs: list[str] | None) -> Schema:
+    """Initiative fields as accepted on input (theme slugs listed when known)."""
+    theme_item: Schema = {"type": "string"}
+    if theme_slugs is not None:
+        theme_item["enum"] = theme_slugs
+    return {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": TEXT_LIMITS["name"],
+            "pattern": r"[^\s\u0000-\u001f\u007f\u0085]",
+        },
+        "summary": _text(TEXT_LIMITS["summary"]),
+        "description": _text(TEXT_LIMITS["description"], description="Markdown"),
+        "themes": _list_input(theme_item) | {"description": "slugs (voir /api/v1/themes)"},
+        "actor_kinds": _list_input({"enum": sorted(ACTOR_KIND_SLUGS)}),
+        "needs": _list_input({"enum": sorted(NEED_SLUGS)}),
+        "status": {"enum": [*sorted(STATUS_SLUGS), None]},
+        "street": _text(TEXT_LIMITS["street"]),
+        "postal_code": _optional("[0-9A-Za-z-][0-9A-Za-z -]{0,8}[0-9A-Za-z-]|[0-9A-Za-z-]", 10),
+        "city": _text(TEXT_LIMITS["city"]),
+        "insee_code": _optional(r"\d{5}|2[ABab]\d{3}", 5, description="code INSEE"),
+        "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+        "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+        "website": _optional(HTTP_URL, 500),
+        "email": _optional(EMAIL_PATTERN, 254, description="contact public"),
+        "phone": _optional(r"[0-9+().-][0-9+(). -]{2,38}[0-9+().-]", 40),
+        "fediverse": _optional(
+            r"@?[\w.-]+@[\w.-]+\.[a-zA-Z]{2,}|" + HTTP_URL,
+            TEXT_LIMITS["fediverse"],
+            description="@nom@instance ou adresse web",
+        ),
+        "social_links": _list_input(URL_ITEM),
+        "opening_hours": _text(TEXT_LIMITS["opening_hours"], description="syntaxe OSM"),
+        "image_url": _optional(HTTP_URL, 500),
+        "same_as": _list_input(URL_ITEM),
+        "slug": _optional(SLUG_PATTERN.strip("^$"), 120),
+    }
+
+
+BOTH_COORDINATES = {
+    # On creation, a latitude needs a longitude and the other way round.
+    "dependentSchemas": {
+        "latitude": {"properties": {"longitude": {"type": "number"}}, "required": ["longitude"]},
+        "longitude": {"properties": {"latitude": {"type": "number"}}, "required": ["latitude"]},
+    }
 }
-for _schema in INITIATIVE_INPUT.values():
-    if _schema.get("type") == "string":
-        _schema["type"] = ["string", "null"]
+PROPOSER_EMAIL = _optional(EMAIL_PATTERN, 254)
+
 
 THEME = obj(
     {
@@ -183,218 +215,221 @@ ERROR = obj(
     required=["error", "status"],
 )
 
-SCHEMAS: dict[str, Schema] = {
-    "Error": ERROR,
-    "Theme": THEME,
-    "Term": obj({"slug": string(), "labels": LABELS}),
-    "Initiative": obj(
-        INITIATIVE_PUBLIC | EXTRA_PUBLIC,
-        required=list(INITIATIVE_PUBLIC),
-        description="Champs publics ; jamais l'e-mail de la personne qui propose.",
-    ),
-    "ModeratedInitiative": obj(
-        INITIATIVE_PUBLIC | MODERATION_FIELDS | {"distance_km": EXTRA_PUBLIC["distance_km"]},
-        required=list(INITIATIVE_PUBLIC | MODERATION_FIELDS),
-        description="Vue des modérateur·ices : ajoute l'état, la personne et la note.",
-    ),
-    "AnyInitiative": {"anyOf": [ref("Initiative"), ref("ModeratedInitiative")]},
-    "InitiativeProposal": obj(
-        INITIATIVE_INPUT
-        | {"proposer_email": string(254, format="email", description="obligatoire sans compte")},
-        required=["name"],
-    ),
-    "InitiativePatch": obj(
-        INITIATIVE_INPUT
-        | {
-            "message": string(1000, description="résumé de la modification"),
-            "proposer_email": string(
-                254, format="email", description="correction sans compte : obligatoire"
-            ),
-        },
-        required=[],
-    ),
-    "SearchResult": obj(
-        {
-            "total": {"type": "integer", "minimum": 0},
-            "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
-            "pages": {"type": "integer", "minimum": 1},
-            "next": NULLABLE_STRING,
-            "previous": NULLABLE_STRING,
-            "items": {"type": "array", "items": ref("AnyInitiative")},
-            "facets": {
-                "type": "object",
-                "description": "facette -> valeur -> nombre d'initiatives",
-                "additionalProperties": {
+
+def schemas(theme_slugs: list[str] | None = None) -> dict[str, Schema]:
+    """Component schemas; theme slugs are listed when known (they vary per instance)."""
+    return {
+        "Error": ERROR,
+        "Theme": THEME,
+        "Term": obj({"slug": string(), "labels": LABELS}),
+        "Initiative": obj(
+            INITIATIVE_PUBLIC | EXTRA_PUBLIC,
+            required=list(INITIATIVE_PUBLIC),
+            description="Champs publics ; jamais l'e-mail de la personne qui propose.",
+        ),
+        "ModeratedInitiative": obj(
+            INITIATIVE_PUBLIC | MODERATION_FIELDS | {"distance_km": EXTRA_PUBLIC["distance_km"]},
+            required=list(INITIATIVE_PUBLIC | MODERATION_FIELDS),
+            description="Vue des modérateur·ices : ajoute l'état, la personne et la note.",
+        ),
+        "AnyInitiative": {"anyOf": [ref("Initiative"), ref("ModeratedInitiative")]},
+        "InitiativeProposal": obj(
+            initiative_input(theme_slugs)
+            | {"proposer_email": PROPOSER_EMAIL | {"description": "obligatoire sans compte"}},
+            required=["name"],
+            **BOTH_COORDINATES,
+        ),
+        "InitiativePatch": obj(
+            initiative_input(theme_slugs)
+            | {
+                "message": _text(1000, description="résumé de la modification"),
+                "proposer_email": PROPOSER_EMAIL | {"description": "correction sans compte"},
+            },
+            required=[],
+        ),
+        "SearchResult": obj(
+            {
+                "total": {"type": "integer", "minimum": 0},
+                "page": {"type": "integer", "minimum": 1},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+                "pages": {"type": "integer", "minimum": 1},
+                "next": NULLABLE_STRING,
+                "previous": NULLABLE_STRING,
+                "items": {"type": "array", "items": ref("AnyInitiative")},
+                "facets": {
                     "type": "object",
-                    "additionalProperties": {"type": "integer"},
+                    "description": "facette -> valeur -> nombre d'initiatives",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                },
+            }
+        ),
+        "UpdateResult": obj(
+            {
+                "initiative": ref("AnyInitiative"),
+                "changes": {
+                    "type": "object",
+                    "description": "champ -> [ancienne valeur, nouvelle valeur]",
+                    "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2},
+                },
+            }
+        ),
+        "CorrectionCreated": obj(
+            {
+                "correction": {"type": "integer"},
+                "state": {"const": "proposed"},
+                "changes": {"type": "object"},
+            }
+        ),
+        "ModerationRequest": obj(
+            {
+                "state": {"enum": ["published", "rejected", "withdrawn"]},
+                "message": _text(1000, description="note privée de modération"),
+            },
+            required=["state"],
+        ),
+        "Revision": obj(
+            {
+                "id": {"type": "integer"},
+                "action": string(),
+                "created": TIMESTAMP,
+                "author": obj(
+                    {
+                        "name": string(description="jamais une adresse e-mail"),
+                        "person_id": {"type": ["integer", "null"]},
+                        "email": string(),
+                        "label": string(),
+                    },
+                    required=["name"],
+                    description="person_id, email et label : modérateur·ices seulement",
+                ),
+                "changes": {"type": "object"},
+                "message": string(),
+            }
+        ),
+        "History": obj(
+            {
+                "initiative": string(),
+                "total": {"type": "integer"},
+                "items": {"type": "array", "items": ref("Revision")},
+            }
+        ),
+        "Correction": obj(
+            {
+                "id": {"type": "integer"},
+                "initiative": NULLABLE_STRING,
+                "initiative_name": NULLABLE_STRING,
+                "state": {"enum": sorted(MODERATION_STATE_SLUGS)},
+                "changes": {"type": "object"},
+                "message": string(),
+                "proposer_email": string(),
+                "proposer_id": {"type": ["integer", "null"]},
+                "moderation_note": string(),
+                "created": TIMESTAMP,
+                "decided": TIMESTAMP,
+            }
+        ),
+        "CorrectionList": obj(
+            {"total": {"type": "integer"}, "items": {"type": "array", "items": ref("Correction")}}
+        ),
+        "CorrectionDecision": obj(
+            {
+                "decision": {"enum": ["approve", "reject"]},
+                "message": _text(1000),
+                "edits": {
+                    "type": "object",
+                    "description": "champs de l'initiative à appliquer à la place des propositions",
                 },
             },
-        }
-    ),
-    "UpdateResult": obj(
-        {
-            "initiative": ref("AnyInitiative"),
-            "changes": {
-                "type": "object",
-                "description": "champ -> [ancienne valeur, nouvelle valeur]",
-                "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2},
-            },
-        }
-    ),
-    "CorrectionCreated": obj(
-        {
-            "correction": {"type": "integer"},
-            "state": {"const": "proposed"},
-            "changes": {"type": "object"},
-        }
-    ),
-    "ModerationRequest": obj(
-        {
-            "state": {"enum": ["published", "rejected", "withdrawn"]},
-            "message": string(1000, description="note privée de modération"),
-        },
-        required=["state"],
-    ),
-    "Revision": obj(
-        {
-            "id": {"type": "integer"},
-            "action": string(),
-            "created": TIMESTAMP,
-            "author": obj(
-                {
-                    "name": string(description="jamais une adresse e-mail"),
-                    "person_id": {"type": ["integer", "null"]},
-                    "email": string(),
-                    "label": string(),
+            required=["decision"],
+        ),
+        "CorrectionDecided": obj(
+            {
+                "correction": ref("Correction"),
+                "changes": {"type": "object"},
+                "initiative": ref("AnyInitiative"),
+            }
+        ),
+        "ThemeList": obj(
+            {"total": {"type": "integer"}, "items": {"type": "array", "items": ref("Theme")}}
+        ),
+        "CommuneList": obj(
+            {
+                "territory": {
+                    "oneOf": [
+                        {"type": "null"},
+                        obj(
+                            {
+                                "name": string(),
+                                "kind": string(),
+                                "code": string(),
+                                "bbox": {
+                                    "type": ["array", "null"],
+                                    "items": {"type": "number"},
+                                    "description": "min_lat, min_lon, max_lat, max_lon",
+                                },
+                            }
+                        ),
+                    ]
                 },
-                required=["name"],
-                description="person_id, email et label : modérateur·ices seulement",
-            ),
-            "changes": {"type": "object"},
-            "message": string(),
-        }
-    ),
-    "History": obj(
-        {
-            "initiative": string(),
-            "total": {"type": "integer"},
-            "items": {"type": "array", "items": ref("Revision")},
-        }
-    ),
-    "Correction": obj(
-        {
-            "id": {"type": "integer"},
-            "initiative": NULLABLE_STRING,
-            "initiative_name": NULLABLE_STRING,
-            "state": {"enum": sorted(MODERATION_STATE_SLUGS)},
-            "changes": {"type": "object"},
-            "message": string(),
-            "proposer_email": string(),
-            "proposer_id": {"type": ["integer", "null"]},
-            "moderation_note": string(),
-            "created": TIMESTAMP,
-            "decided": TIMESTAMP,
-        }
-    ),
-    "CorrectionList": obj(
-        {"total": {"type": "integer"}, "items": {"type": "array", "items": ref("Correction")}}
-    ),
-    "CorrectionDecision": obj(
-        {
-            "decision": {"enum": ["approve", "reject"]},
-            "message": string(1000),
-            "edits": {
-                "type": "object",
-                "description": "champs de l'initiative à appliquer à la place des propositions",
-            },
-        },
-        required=["decision"],
-    ),
-    "CorrectionDecided": obj(
-        {
-            "correction": ref("Correction"),
-            "changes": {"type": "object"},
-            "initiative": ref("AnyInitiative"),
-        }
-    ),
-    "ThemeList": obj(
-        {"total": {"type": "integer"}, "items": {"type": "array", "items": ref("Theme")}}
-    ),
-    "CommuneList": obj(
-        {
-            "territory": {
-                "oneOf": [
-                    {"type": "null"},
-                    obj(
+                "total": {"type": "integer"},
+                "items": {
+                    "type": "array",
+                    "items": obj(
                         {
+                            "insee_code": string(),
                             "name": string(),
-                            "kind": string(),
-                            "code": string(),
-                            "bbox": {
-                                "type": ["array", "null"],
-                                "items": {"type": "number"},
-                                "description": "min_lat, min_lon, max_lat, max_lon",
-                            },
+                            "postal_code": string(),
+                            "latitude": {"type": ["number", "null"]},
+                            "longitude": {"type": ["number", "null"]},
+                            "population": {"type": ["integer", "null"]},
                         }
                     ),
-                ]
-            },
-            "total": {"type": "integer"},
-            "items": {
-                "type": "array",
-                "items": obj(
+                },
+            }
+        ),
+        "Vocabulary": obj(
+            {
+                name: {"type": "array", "items": ref("Term")}
+                for name in ("actor_kinds", "needs", "statuses", "moderation_states")
+            }
+        ),
+        "TokenRequest": obj(
+            {"email": string(254), "password": string(), "label": string(120)},
+            required=["email", "password"],
+        ),
+        "TokenInfo": obj(
+            {
+                "id": {"type": "integer"},
+                "label": string(),
+                "created": TIMESTAMP,
+                "last_used": TIMESTAMP,
+            }
+        ),
+        "Token": obj(
+            {
+                "token": string(description="à garder : il n'est montré qu'une fois"),
+                "id": {"type": "integer"},
+                "label": string(),
+                "created": TIMESTAMP,
+                "last_used": TIMESTAMP,
+                "person": obj(
                     {
-                        "insee_code": string(),
-                        "name": string(),
-                        "postal_code": string(),
-                        "latitude": {"type": ["number", "null"]},
-                        "longitude": {"type": ["number", "null"]},
-                        "population": {"type": ["integer", "null"]},
+                        "id": {"type": "integer"},
+                        "email": string(),
+                        "display_name": string(),
+                        "role": string(),
                     }
                 ),
-            },
-        }
-    ),
-    "Vocabulary": obj(
-        {
-            name: {"type": "array", "items": ref("Term")}
-            for name in ("actor_kinds", "needs", "statuses", "moderation_states")
-        }
-    ),
-    "TokenRequest": obj(
-        {"email": string(254), "password": string(), "label": string(120)},
-        required=["email", "password"],
-    ),
-    "TokenInfo": obj(
-        {
-            "id": {"type": "integer"},
-            "label": string(),
-            "created": TIMESTAMP,
-            "last_used": TIMESTAMP,
-        }
-    ),
-    "Token": obj(
-        {
-            "token": string(description="à garder : il n'est montré qu'une fois"),
-            "id": {"type": "integer"},
-            "label": string(),
-            "created": TIMESTAMP,
-            "last_used": TIMESTAMP,
-            "person": obj(
-                {
-                    "id": {"type": "integer"},
-                    "email": string(),
-                    "display_name": string(),
-                    "role": string(),
-                }
-            ),
-        }
-    ),
-    "TokenList": obj(
-        {"total": {"type": "integer"}, "items": {"type": "array", "items": ref("TokenInfo")}}
-    ),
-}
+            }
+        ),
+        "TokenList": obj(
+            {"total": {"type": "integer"}, "items": {"type": "array", "items": ref("TokenInfo")}}
+        ),
+    }
+
 
 ERROR_TEXT = {
     "400": "Requête mal formée (JSON illisible, type de contenu ou de corps inattendu)",
@@ -412,42 +447,73 @@ RESPONSES = {
 }
 
 
-def _param(name: str, description: str, schema: Schema | None = None, **extra: Any) -> Schema:
+def _param(name: str, description: str, schema: Schema | None = None) -> Schema:
     return {
         "name": name,
         "in": "query",
         "required": False,
         "description": description,
         "schema": schema or {"type": "string"},
-        **extra,
     }
 
 
-PARAMETERS = {
-    "q": _param("q", "texte recherché (racines françaises, accents ignorés)"),
-    "theme": _param("theme", "slug de thème ; répétable ou séparé par des virgules"),
-    "actor_kind": _param("actor_kind", "type d'acteur", {"type": "string"}),
-    "need": _param("need", "besoin couvert"),
-    "commune": _param("commune", "code INSEE"),
-    "status": _param("status", "active, paused, ended"),
-    "origin": _param(
-        "origin", "d'où viennent les initiatives", {"enum": ["all", "local", "remote"]}
-    ),
-    "bbox": _param("bbox", "min_lat,min_lon,max_lat,max_lon"),
-    "near": _param("near", "lat,lon,rayon_km"),
-    "sort": _param("sort", "ordre des résultats", {"enum": list(SORTS)}),
-    "page": _param("page", "page (à partir de 1)", {"type": "integer", "minimum": 1}),
-    "per_page": _param(
-        "per_page", "résultats par page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}
-    ),
-    "moderation_state": _param(
-        "moderation_state",
-        "états de modération (autre que published : modérateur·ices)",
-        {"type": "string"},
-    ),
-}
+def _many(name: str, description: str, item: Schema) -> Schema:
+    """A repeatable parameter (?need=a&need=b; a comma-separated value works too)."""
+    return _param(name, description, {"type": "array", "items": item}) | {
+        "style": "form",
+        "explode": True,
+    }
+
+
+NUMBER = r"-?\d+(\.\d+)?"
+
+
+def parameters(theme_slugs: list[str] | None) -> dict[str, Schema]:
+    theme_item: Schema = {"type": "string"}
+    if theme_slugs is not None:
+        theme_item["enum"] = theme_slugs
+    return {
+        "q": _param("q", "texte recherché (racines françaises, accents ignorés)"),
+        "theme": _many("theme", "thème (un thème principal inclut ses sous-thèmes)", theme_item),
+        "actor_kind": _many("actor_kind", "type d'acteur", {"enum": sorted(ACTOR_KIND_SLUGS)}),
+        "need": _many("need", "besoin couvert", {"enum": sorted(NEED_SLUGS)}),
+        "commune": _many("commune", "code INSEE", {"type": "string"}),
+        "status": _many("status", "statut", {"enum": sorted(STATUS_SLUGS)}),
+        "origin": _param("origin", "provenance", {"enum": ["all", "local", "remote"]}),
+        "bbox": _param(
+            "bbox",
+            "min_lat,min_lon,max_lat,max_lon (min <= max)",
+            {"type": "string", "pattern": f"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"},
+        ),
+        "near": _param(
+            "near",
+            "lat,lon,rayon_km (rayon jusqu'à 1000 km) ; ajoute distance_km",
+            {"type": "string", "pattern": f"^{NUMBER},{NUMBER},{NUMBER}$"},
+        ),
+        "sort": _param("sort", "ordre ; distance demande near", {"enum": list(SORTS)}),
+        "page": _param(
+            "page", "page (à partir de 1)", {"type": "integer", "minimum": 1, "maximum": 10_000}
+        ),
+        "per_page": _param(
+            "per_page",
+            "résultats par page",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+        ),
+        "moderation_state": _many(
+            "moderation_state",
+            "états de modération (autres que published : modérateur·ices)",
+            {"enum": sorted(MODERATION_STATE_SLUGS)},
+        ),
+    }
+
+
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
-ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+}
 
 
 def _json(schema: str, description: str) -> Schema:
@@ -476,7 +542,7 @@ PATHS: dict[str, Schema] = {
         "get": _op(
             "Rechercher des initiatives (filtres, facettes, pagination)",
             {"200": _json("SearchResult", "Résultats"), **_errors(401, 403, 422)},
-            parameters=[{"$ref": f"#/components/parameters/{n}"} for n in PARAMETERS],
+            parameters=[{"$ref": f"#/components/parameters/{n}"} for n in parameters(None)],
             security=OPTIONAL_AUTH,
         ),
         "post": _op(
@@ -596,8 +662,8 @@ PATHS: dict[str, Schema] = {
 }
 
 
-def document(base_url: str) -> Schema:
-    """The OpenAPI 3.1 document, with this instance's URL as server."""
+def document(base_url: str, theme_slugs: list[str] | None = None) -> Schema:
+    """The OpenAPI 3.1 document, with this instance's URL as server and its themes."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -612,8 +678,8 @@ def document(base_url: str) -> Schema:
         "servers": [{"url": f"{base_url.rstrip('/')}{PREFIX}"}],
         "paths": PATHS,
         "components": {
-            "schemas": SCHEMAS,
-            "parameters": PARAMETERS,
+            "schemas": schemas(theme_slugs),
+            "parameters": parameters(theme_slugs),
             "responses": RESPONSES,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
@@ -624,7 +690,9 @@ def document(base_url: str) -> Schema:
 
 
 async def openapi(request: Request) -> Response:
-    return JSON(document(settings_of(request).base_url))
+    async with db_of(request).session() as session:
+        theme_slugs = [t.slug for t in await themes.all_themes(session)]
+    return JSON(document(settings_of(request).base_url, theme_slugs))
 
 
 def routes() -> list[BaseRoute]:

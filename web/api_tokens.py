@@ -15,6 +15,7 @@ from web.api_common import (
     PREFIX,
     db_of,
     json_body,
+    path_id,
     raise_if,
     refuse_unknown,
     require_person,
@@ -118,9 +119,10 @@ async def revoke_token(request: Request) -> Response:
     """Revoke one of the caller's tokens by id (admins: anyone's)."""
     async with db_of(request).session() as session:
         person = require_person(await current_person(request, session))
-        row = await people.get_token(session, request.path_params["id"])
+        token_id = path_id(request)
+        row = await people.get_token(session, token_id)
         if row is None or (row.person_id != person.id and person.role != "admin"):
-            raise HTTPException(404, f"jeton {request.path_params['id']} introuvable")
+            raise HTTPException(404, f"jeton {token_id} introuvable")
         await people.delete_token(session, row)
     return Response(status_code=204)
 

@@ -26,6 +26,7 @@ ROUTE_MODULES = (
     "web.api",  # JSON API under /api/v1
     "web.activitypub",  # actors, WebFinger, NodeInfo, AP collections and objects
     "web.inbox",  # /inbox and per-actor inboxes
+    "web.api_federation",  # /api/v1/federation: trust policies, blocklist (admin)
     "web.admin",  # sign in, moderation, admin, federation page
     "web.contribute",  # proposals and corrections
     "web.imports",  # import/export pages and open data downloads

@@ -1,9 +1,117 @@
-"""Routes of this area (being written)."""
+"""Inboxes: the shared `/inbox` and each actor's `/actors/{name}/inbox`.
+
+The route checks, stores, answers 202; a worker processes (federation/inbox.py). Checks,
+in order, each refusal leaving a visible record (inbox_items, state "refused", no body):
+body over the cap -> 413; not a JSON activity -> 400; blocked domain -> 403; signature
+missing or invalid (RFC 9421 headers included) -> 401 with the reason; key owner other
+than the activity's actor -> 401. Nothing here answers 500 for bad input.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from directory.db import Database
+from federation import inbox_store, instances, keys
+from federation.parse import ParseError, parse_activity
+from federation.signatures import SignatureError, verify_request
+from federation.urls import host_of
+from web.federation_context import cached_key_resolver, inbox_fetcher
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, reason: str, activity: dict | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.activity = activity
+
+
+async def _read_body(request: Request, cap: int) -> bytes:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > cap:
+        raise Refusal(413, f"corps trop volumineux ({length} octets, maximum {cap})")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise Refusal(413, f"corps trop volumineux (plus de {cap} octets)")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise Refusal(400, "requête interrompue") from exc
+    return b"".join(chunks)
+
+
+def _activity(body: bytes) -> dict:
+    try:
+        activity = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refusal(400, f"JSON invalide : {exc}") from exc
+    if not isinstance(activity, dict):
+        raise Refusal(400, "une activité doit être un objet JSON")
+    try:
+        parse_activity(activity)
+    except ParseError as exc:
+        raise Refusal(400, f"activité invalide : {exc.reason}", activity) from exc
+    return activity
+
+
+async def receive(request: Request) -> Response:
+    """Verify and store one activity; 202 when stored for the worker."""
+    settings = request.app.state.settings
+    db: Database = request.app.state.db
+    name = request.path_params.get("name", "")
+    activity: dict | None = None
+    owner = ""
+    try:
+        body = await _read_body(request, settings.max_body_bytes)
+        activity = _activity(body)
+        actor = activity["actor"] if isinstance(activity["actor"], str) else ""
+        actor = actor or str(activity["actor"].get("id", ""))
+        async with db.session() as session:
+            if name and await keys.get_local_actor(session, name) is None:
+                raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
+            if await instances.is_blocked(session, host_of(actor)):
+                raise Refusal(403, f"le domaine {host_of(actor)} est bloqué", activity)
+            fetch = await inbox_fetcher(request.app, session)
+            try:
+                verified = await verify_request(
+                    request.method,
+                    request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                    request.headers,
+                    body,
+                    cached_key_resolver(request.app, session, fetch),
+                )
+            except SignatureError as exc:
+                raise Refusal(401, f"signature refusée : {exc.reason}", activity) from exc
+            owner = verified.owner
+            if owner != actor:
+                raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
+            await inbox_store.store_item(
+                session, activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
+            )
+    except Refusal as refusal:
+        async with db.session() as session:
+            await inbox_store.record_refusal(
+                session,
+                f"{refusal.status} {refusal.reason}",
+                activity=refusal.activity or activity,
+                recipient=name,
+                key_owner=owner,
+            )
+        return JSONResponse(
+            {"error": refusal.reason, "status": refusal.status}, status_code=refusal.status
+        )
+    return Response(status_code=202)
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/inbox", receive, methods=["POST"]),
+        Route("/actors/{name}/inbox", receive, methods=["POST"]),
+    ]

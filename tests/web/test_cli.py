@@ -221,10 +221,29 @@ async def test_demo_serves_over_real_http_and_restarts_without_duplicates(tmp_pa
     try:
         health = await _wait_healthy(f"http://127.0.0.1:{port}", process)
         ready_after = time.monotonic() - started
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            listing = await http.get("/api/v1/initiatives", params={"per_page": 5})
+            repair = await http.get("/api/v1/initiatives", params={"q": "réparer vélo"})
     finally:
         process.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     out = out.decode()
+    published = sum(
+        1
+        for i in demo.generate_initiatives(demo.communes_44())
+        if i.moderation_state == "published"
+    )
+
+    assert listing.status_code == 200
+    assert listing.json()["total"] == published  # only published initiatives are public
+    assert len(listing.json()["items"]) == 5
+    assert set(listing.json()["facets"]) >= {"themes", "actor_kinds", "needs"}
+    assert repair.json()["total"] > 0
+    assert all(
+        "vélo" in (item["name"] + item["summary"] + item["description"]).lower()
+        or "répar" in (item["name"] + item["summary"] + item["description"]).lower()
+        for item in repair.json()["items"]
+    )
 
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "database": "sqlite"}

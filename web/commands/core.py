@@ -30,7 +30,7 @@ from web.settings import Settings
 # does everything). Each entry is "module:function", where `function(app)` is a coroutine
 # that runs until cancelled; it is started after the app's own start-up and cancelled
 # before its shutdown. The federation worker registers itself here.
-IN_PROCESS_TASKS: tuple[str, ...] = ()
+IN_PROCESS_TASKS: tuple[str, ...] = ("web.commands.federation:run_worker_in_process",)
 
 DEMO_DATA_DIR = Path("data/demo")
 log = logging.getLogger("maillage.tasks")

@@ -240,3 +240,34 @@ async def test_urls_that_do_not_parse_are_422_not_500(api, db, field):
 
     assert response.status_code == 422
     assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize("value", ["2147483648", "51680325952313678102528", "0"])
+async def test_ids_out_of_range_are_404_not_500(api, callers, value):
+    decision = await api.post(
+        f"/api/v1/corrections/{value}/decision",
+        json={"decision": "reject"},
+        headers=callers["moderator"].headers,
+    )
+    token = await api.delete(f"/api/v1/tokens/{value}", headers=callers["admin"].headers)
+
+    assert (decision.status_code, token.status_code) == (404, 404)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"name": "a", "latitude": 1e400, "longitude": 1}',
+        b'{"name": "a", "latitude": 123456789012345678901234567890, "longitude": 1}',
+        b'{"name": "a", "themes": [1e308]}',
+    ],
+)
+async def test_extreme_numbers_are_refused_cleanly(api, db, callers, content):
+    response = await api.post(
+        BASE,
+        content=content,
+        headers={**callers["contributor"].headers, "content-type": "application/json"},
+    )
+
+    assert response.status_code in (400, 422)
+    assert await stored(db) == (0, 0)

@@ -126,9 +126,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_initiatives_state_created", "initiatives", ["moderation_state", "created_at", "id"]
     )
-    op.create_index("ix_initiatives_state_status", "initiatives", ["moderation_state", "status"])
     op.create_index(
-        "ix_initiatives_state_commune", "initiatives", ["moderation_state", "insee_code"]
+        "ix_initiatives_facets",
+        "initiatives",
+        ["moderation_state", "status", "insee_code", "origin"],
+    )
+    # What search filters read of each full-text match, without the (wide) table.
+    op.create_index(
+        "ix_initiatives_filters",
+        "initiatives",
+        ["id", "moderation_state", "status", "insee_code", "latitude", "longitude", "origin"],
     )
     op.create_table(
         "initiative_themes",

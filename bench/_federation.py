@@ -1,0 +1,124 @@
+"""Shared pieces of the federation benchmarks: a throw-away PostgreSQL database, a sink
+server on loopback, process start-up with a common go signal."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+POSTGRES_URL = os.environ.get(
+    "MAILLAGE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@asynccontextmanager
+async def postgres_database():
+    """A fresh, migrated PostgreSQL database, dropped at the end."""
+    from web.migrate import upgrade
+
+    name = f"maillage_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(POSTGRES_URL)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
+    try:
+        await upgrade(url)
+        yield url
+    finally:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _sink(port: int, ready, counter) -> None:
+    import uvloop
+    from aiohttp import web
+
+    async def inbox(request: web.Request) -> web.Response:
+        await request.read()
+        with counter.get_lock():
+            counter.value += 1
+        return web.Response(status=202)
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", inbox)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", port, backlog=4096, reuse_address=True).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+class Sink:
+    """An aiohttp server on every loopback address, answering 202 to every POST, counting."""
+
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self.port = free_port()
+        self.counter = ctx.Value("l", 0)
+        ready = ctx.Event()
+        self.process = ctx.Process(target=_sink, args=(self.port, ready, self.counter), daemon=True)
+        self.process.start()
+        ready.wait(10)
+
+    @property
+    def count(self) -> int:
+        return self.counter.value
+
+    def reset(self) -> None:
+        with self.counter.get_lock():
+            self.counter.value = 0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(5)
+
+
+def loopback_host(i: int, port: int) -> str:
+    """The i-th distinct host: 127.1.x.y:port (all of 127/8 reaches the loopback)."""
+    return f"127.1.{i // 250}.{i % 250 + 1}:{port}"
+
+
+def run_processes(target: Callable, args_list: list[tuple]) -> list:
+    """Start one process per args, wait until all are ready, go, and collect results."""
+    ctx = mp.get_context("spawn")
+    ready = [ctx.Event() for _ in args_list]
+    go = ctx.Event()
+    results = ctx.Queue()
+    processes = [
+        ctx.Process(target=target, args=(*args, ready[i], go, results))
+        for i, args in enumerate(args_list)
+    ]
+    for process in processes:
+        process.start()
+    for event in ready:
+        event.wait(60)
+    go.set()
+    collected = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(30)
+    return collected
+
+
+def app_from_env():
+    """A Maillage app from MAILLAGE_* variables (uvicorn factory for the benchmarks)."""
+    from web.app import create_app
+    from web.settings import Settings
+
+    return create_app(Settings.from_env())

@@ -1,0 +1,1 @@
+"""Imports (GoGoCarto, CSV, GeoJSON), their sync with the directory, and duplicates."""

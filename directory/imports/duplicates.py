@@ -1,0 +1,408 @@
+"""Duplicates: candidates by similar name nearby, same website or e-mail; merge, mark
+distinct, or link an initiative of another instance with `sameAs` instead of showing it twice.
+
+Distances follow GoGoCarto: 0.4 km, 0.1 km where initiatives are dense (a city centre).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory.errors import Conflict, ValidationError
+from directory.imports.models import DuplicateDecision, ImportRecord
+from directory.initiatives import LISTS, Author, field_values, get_initiative, update_initiative
+from directory.models import Initiative, Relation, Revision, utcnow
+from directory.text import fold
+
+DISTANCE_KM = 0.4
+DENSE_DISTANCE_KM = 0.1
+DENSE_RADIUS_KM = 1.0
+DENSE_COUNT = 30  # initiatives within DENSE_RADIUS_KM that make an area dense
+NAME_NEAR = 0.75  # name similarity that makes two close initiatives candidates
+NAME_SAME_CITY = 0.92  # ... and two in the same commune without coordinates
+LIVE_STATES = ("published", "proposed")
+STOP_WORDS = {
+    "association", "asso", "assoc", "collectif", "le", "la", "les", "l", "de", "du", "des",
+    "d", "et", "a", "au", "aux", "en", "the", "of", "and", "sas", "sarl", "scic", "scop",
+}  # fmt: skip
+_WORDS = re.compile(r"[a-z0-9]+")
+KM_PER_DEG = 111.32
+
+
+def normalised_name(name: str) -> str:
+    words = [w for w in _WORDS.findall(fold(name)) if w not in STOP_WORDS]
+    return " ".join(words)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0..1: the better of character similarity and shared words, on normalised names."""
+    na, nb = normalised_name(a), normalised_name(b)
+    if not na or not nb:
+        return 0.0
+    if na == nb:
+        return 1.0
+    ratio = SequenceMatcher(None, na, nb).ratio()
+    sa, sb = set(na.split()), set(nb.split())
+    jaccard = len(sa & sb) / len(sa | sb)
+    return max(ratio, jaccard)
+
+
+def website_key(url: str) -> str:
+    """A website without scheme, www, trailing slash or case: the same site compares equal."""
+    text = url.strip().lower()
+    text = re.sub(r"^https?://", "", text)
+    text = text.removeprefix("www.")
+    return text.rstrip("/")
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass
+class Candidate:
+    """Two initiatives that may be one: why, and how close."""
+
+    first_id: int
+    second_id: int
+    reasons: list[str] = field(default_factory=list)
+    similarity: float = 0.0
+    distance_km: float | None = None
+    across_instances: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "first_id": self.first_id,
+            "second_id": self.second_id,
+            "reasons": self.reasons,
+            "similarity": round(self.similarity, 3),
+            "distance_km": None if self.distance_km is None else round(self.distance_km, 3),
+            "across_instances": self.across_instances,
+        }
+
+
+_COLUMNS = (
+    Initiative.id,
+    Initiative.name,
+    Initiative.latitude,
+    Initiative.longitude,
+    Initiative.website,
+    Initiative.email,
+    Initiative.postal_code,
+    Initiative.city,
+    Initiative.origin,
+)
+
+
+async def _decided(session: AsyncSession, ids: Iterable[int]) -> set[tuple[int, int]]:
+    ids = list(ids)
+    rows = await session.execute(
+        select(DuplicateDecision.first_id, DuplicateDecision.second_id).where(
+            or_(DuplicateDecision.first_id.in_(ids), DuplicateDecision.second_id.in_(ids))
+        )
+    )
+    return {(min(a, b), max(a, b)) for a, b in rows}
+
+
+async def _dense(session: AsyncSession, lat: float, lon: float) -> bool:
+    dlat = DENSE_RADIUS_KM / KM_PER_DEG
+    dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Initiative)
+        .where(
+            Initiative.latitude.between(lat - dlat, lat + dlat),
+            Initiative.longitude.between(lon - dlon, lon + dlon),
+            Initiative.moderation_state.in_(LIVE_STATES),
+        )
+    )
+    return (count or 0) >= DENSE_COUNT
+
+
+async def candidates_for_values(
+    session: AsyncSession, values: dict[str, Any], *, exclude_id: int | None = None
+) -> list[Candidate]:
+    """Existing initiatives that may be the same as these values (a proposal, an import)."""
+    me = exclude_id or 0
+    found: dict[int, Candidate] = {}
+
+    def add(row: Any, reason: str, similarity: float, km: float | None) -> None:
+        if row.id == me:
+            return
+        candidate = found.setdefault(
+            row.id,
+            Candidate(min(me, row.id) or row.id, max(me, row.id), similarity=similarity),
+        )
+        candidate.reasons.append(reason)
+        candidate.similarity = max(candidate.similarity, similarity)
+        candidate.distance_km = km if km is not None else candidate.distance_km
+        candidate.across_instances = row.origin is not None or values.get("origin") is not None
+
+    live = Initiative.moderation_state.in_(LIVE_STATES)
+    name = values.get("name") or ""
+    site = website_key(values.get("website") or "")
+    if site:
+        variants = [
+            f"{s}{w}{site}{t}"
+            for s in ("http://", "https://")
+            for w in ("", "www.")
+            for t in ("", "/")
+        ]
+        for row in await session.execute(
+            select(*_COLUMNS).where(live, func.lower(Initiative.website).in_(variants))
+        ):
+            add(row, "même site web", name_similarity(name, row.name), None)
+    email = (values.get("email") or "").strip().lower()
+    if email:
+        for row in await session.execute(
+            select(*_COLUMNS).where(live, func.lower(Initiative.email) == email)
+        ):
+            add(row, "même e-mail", name_similarity(name, row.name), None)
+    lat, lon = values.get("latitude"), values.get("longitude")
+    if lat is not None and lon is not None:
+        radius = DENSE_DISTANCE_KM if await _dense(session, lat, lon) else DISTANCE_KM
+        dlat = radius / KM_PER_DEG
+        dlon = dlat / max(0.1, math.cos(math.radians(lat)))
+        rows = await session.execute(
+            select(*_COLUMNS).where(
+                live,
+                Initiative.latitude.between(lat - dlat, lat + dlat),
+                Initiative.longitude.between(lon - dlon, lon + dlon),
+            )
+        )
+        for row in rows:
+            km = distance_km(lat, lon, row.latitude, row.longitude)
+            similarity = name_similarity(name, row.name)
+            if km <= radius and similarity >= NAME_NEAR:
+                add(row, f"nom semblable à {km * 1000:.0f} m", similarity, km)
+    elif values.get("postal_code") or values.get("city"):
+        place = (
+            Initiative.postal_code == values["postal_code"]
+            if values.get("postal_code")
+            else func.lower(Initiative.city) == (values.get("city") or "").lower()
+        )
+        for row in await session.execute(select(*_COLUMNS).where(live, place)):
+            similarity = name_similarity(name, row.name)
+            if similarity >= NAME_SAME_CITY:
+                add(row, "nom presque identique dans la même commune", similarity, None)
+    if not found:
+        return []
+    decided = await _decided(session, [me, *found]) if me else set()
+    return [
+        c
+        for c in sorted(found.values(), key=lambda c: -c.similarity)
+        if (c.first_id, c.second_id) not in decided
+    ]
+
+
+async def candidates_for(session: AsyncSession, ids: Sequence[int]) -> list[Candidate]:
+    """Candidates for these initiatives (e.g. just imported), each pair once."""
+    pairs: dict[tuple[int, int], Candidate] = {}
+    for initiative_id in ids:
+        row = (
+            await session.execute(select(*_COLUMNS).where(Initiative.id == initiative_id))
+        ).first()
+        if row is None:
+            continue
+        values = dict(row._mapping)
+        for candidate in await candidates_for_values(session, values, exclude_id=row.id):
+            pairs.setdefault((candidate.first_id, candidate.second_id), candidate)
+    return list(pairs.values())
+
+
+async def find_all(
+    session: AsyncSession, *, limit: int = 1000, among: set[int] | None = None
+) -> list[Candidate]:
+    """Candidate pairs across the whole directory, most similar first (a grid, not n²);
+    with `among`, only the pairs that involve one of those initiatives (just imported)."""
+    rows = (
+        await session.execute(select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES)))
+    ).all()
+    pairs: dict[tuple[int, int], Candidate] = {}
+
+    def add(a: Any, b: Any, reason: str, km: float | None = None) -> None:
+        if among is not None and a.id not in among and b.id not in among:
+            return
+        key = (min(a.id, b.id), max(a.id, b.id))
+        candidate = pairs.setdefault(key, Candidate(*key))
+        candidate.reasons.append(reason)
+        candidate.similarity = name_similarity(a.name, b.name)
+        candidate.distance_km = km if km is not None else candidate.distance_km
+        candidate.across_instances = (a.origin or "") != (b.origin or "")
+
+    for attribute, reason in (("website", "même site web"), ("email", "même e-mail")):
+        groups: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            value = getattr(row, attribute)
+            if value:
+                groups[website_key(value) if attribute == "website" else value.lower()].append(row)
+        for members in groups.values():
+            if 1 < len(members) <= 20:  # a shared national site is not a duplicate signal
+                for i, a in enumerate(members):
+                    for b in members[i + 1 :]:
+                        add(a, b, reason)
+    cell = DISTANCE_KM / KM_PER_DEG
+    grid: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for row in rows:
+        if row.latitude is not None:
+            grid[(int(row.latitude // cell), int(row.longitude // (cell * 1.6)))].append(row)
+    density = {key: len(v) for key, v in grid.items()}
+    for (gx, gy), members in grid.items():
+        neighbours = [
+            r for dx in (-1, 0, 1) for dy in (-1, 0, 1) for r in grid.get((gx + dx, gy + dy), ())
+        ]
+        dense = (
+            sum(density.get((gx + dx, gy + dy), 0) for dx in (-2, -1, 0, 1, 2) for dy in (-1, 0, 1))
+            >= DENSE_COUNT
+        )
+        radius = DENSE_DISTANCE_KM if dense else DISTANCE_KM
+        for a in members:
+            for b in neighbours:
+                if b.id <= a.id:
+                    continue
+                km = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
+                if km <= radius and name_similarity(a.name, b.name) >= NAME_NEAR:
+                    add(a, b, f"nom semblable à {km * 1000:.0f} m", km)
+    decided = await _decided(session, {i for pair in pairs for i in pair}) if pairs else set()
+    result = [c for key, c in pairs.items() if key not in decided]
+    result.sort(key=lambda c: (-len(c.reasons), -c.similarity))
+    return result[:limit]
+
+
+async def _decide(
+    session: AsyncSession, first_id: int, second_id: int, decision: str, author: Author, note: str
+) -> DuplicateDecision:
+    if first_id == second_id:
+        raise ValidationError({"second_id": "une initiative n'est pas le doublon d'elle-même"})
+    a, b = (min(first_id, second_id), max(first_id, second_id))
+    existing = await session.scalar(
+        select(DuplicateDecision).where(
+            DuplicateDecision.first_id == a, DuplicateDecision.second_id == b
+        )
+    )
+    if existing is not None:
+        raise Conflict(f"déjà décidé : {existing.decision}")
+    row = DuplicateDecision(
+        first_id=a, second_id=b, decision=decision, person_id=author.person_id, note=note[:1000]
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def mark_distinct(
+    session: AsyncSession, first_id: int, second_id: int, *, author: Author, note: str = ""
+) -> DuplicateDecision:
+    """These two are different initiatives: never propose them as duplicates again."""
+    await get_initiative(session, first_id)
+    await get_initiative(session, second_id)
+    return await _decide(session, first_id, second_id, "distinct", author, note)
+
+
+async def merge(
+    session: AsyncSession, keep_id: int, merged_id: int, *, author: Author, note: str = ""
+) -> Initiative:
+    """Fold `merged_id` into `keep_id`: empty fields filled, lists joined, sources and
+    relations moved; the merged one is withdrawn (its history stays), never deleted."""
+    keep = await get_initiative(session, keep_id)
+    other = await get_initiative(session, merged_id)
+    if not keep.is_local or not other.is_local:
+        raise Conflict("une initiative d'une autre instance ne se fusionne pas : liez-la (sameAs)")
+    mine, theirs = field_values(keep), field_values(other)
+    changes: dict[str, Any] = {}
+    for name, value in theirs.items():
+        if name in LISTS or name in ("social_links", "same_as"):
+            joined = list(dict.fromkeys([*(mine[name] or []), *(value or [])]))
+            if joined != list(mine[name] or []):
+                changes[name] = joined
+        elif mine[name] in ("", None) and value not in ("", None):
+            changes[name] = value
+    if (changes.get("latitude") is None) != (changes.get("longitude") is None):
+        changes.pop("latitude", None)
+        changes.pop("longitude", None)
+    message = f"fusion avec n°{other.id} « {other.name} »" + (f" : {note}" if note else "")
+    if changes:
+        await update_initiative(
+            session, keep, changes, author=author, action="merge", message=message
+        )
+    else:
+        session.add(Revision(initiative_id=keep.id, person_id=author.person_id, author=author.label,
+                             action="merge", changes={}, message=message))  # fmt: skip
+    old_state = other.moderation_state
+    if old_state != "withdrawn":
+        other.moderation_state = "withdrawn"
+        other.updated_at = utcnow()
+    session.add(
+        Revision(
+            initiative_id=other.id,
+            person_id=author.person_id,
+            author=author.label,
+            action="merge",
+            changes={"moderation_state": [old_state, "withdrawn"]},
+            message=f"fusionnée dans n°{keep.id} « {keep.name} »",
+        )
+    )
+    # Its sources now feed the kept initiative, so a re-import does not bring it back.
+    await session.execute(
+        update(ImportRecord)
+        .where(ImportRecord.initiative_id == other.id)
+        .values(initiative_id=keep.id)
+    )
+    await session.execute(
+        update(Relation)
+        .where(Relation.target_id == other.id, Relation.initiative_id != keep.id)
+        .values(target_id=keep.id)
+    )
+    await _decide(session, keep.id, other.id, "merged", author, note)
+    await session.flush()
+    return keep
+
+
+async def link_same_as(
+    session: AsyncSession, local_id: int, remote_id: int, *, author: Author, note: str = ""
+) -> DuplicateDecision:
+    """A remote initiative is the same as a local one: the local one gains `sameAs` (which
+    federates) and the remote copy is no longer listed beside it."""
+    local = await get_initiative(session, local_id)
+    remote = await get_initiative(session, remote_id)
+    if not local.is_local or remote.is_local or not remote.uri:
+        raise ValidationError({"second_id": "sameAs relie une initiative locale à une distante"})
+    if remote.uri not in local.same_as:
+        await update_initiative(
+            session, local, {"same_as": [*local.same_as, remote.uri]}, author=author,
+            action="same_as", message=f"même initiative que {remote.uri}",
+        )  # fmt: skip
+    return await _decide(session, local.id, remote.id, "same_as", author, note)
+
+
+def shadowed_ids() -> Select[tuple[int]]:
+    """Ids of remote initiatives linked to a local one by sameAs: lists show the local one."""
+    return select(Initiative.id).where(
+        Initiative.origin.is_not(None),
+        Initiative.id.in_(
+            select(DuplicateDecision.second_id).where(DuplicateDecision.decision == "same_as")
+        )
+        | Initiative.id.in_(
+            select(DuplicateDecision.first_id).where(DuplicateDecision.decision == "same_as")
+        ),
+    )
+
+
+async def decisions(session: AsyncSession, limit: int = 100) -> list[DuplicateDecision]:
+    return list(
+        await session.scalars(
+            select(DuplicateDecision).order_by(DuplicateDecision.id.desc()).limit(limit)
+        )
+    )

@@ -1,0 +1,174 @@
+"""JSON API of the federation, admins only: instances and their trust policy, the domain
+blocklist, what the inbox ignored or refused, delivery counts (under /api/v1/federation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from directory.db import Database
+from directory.errors import ValidationError
+from federation import delivery_store, follows, inbox_store, instances
+from federation.flow_models import TRUST_POLICIES
+from web.auth import require_role
+
+PREFIX = "/api/v1/federation"
+MAX_BODY = 10_000
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise ValidationError({"_": f"corps trop volumineux (maximum {MAX_BODY} octets)"})
+    try:
+        data = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError({"_": f"JSON invalide : {exc}"}) from exc
+    if not isinstance(data, dict):
+        raise ValidationError({"_": "un objet JSON est attendu"})
+    return data
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def list_instances(request: Request) -> Response:
+    """Known instances: trust policy, follow states both ways, last contact, errors."""
+    async with _db(request).session() as session:
+        await require_role(request, session, "admin")
+        rows = await instances.list_instances(session)
+        following = {f.remote_host: f for f in await follows.following_list(session)}
+        followers: dict[str, int] = {}
+        for follower in await follows.followers_of(session, None):
+            followers[follower.remote_host] = followers.get(follower.remote_host, 0) + 1
+    items = []
+    for row in rows:
+        ours = following.get(row.host)
+        items.append(
+            {
+                "host": row.host,
+                "software": row.software,
+                "actor": row.actor_uri,
+                "trust": row.trust,
+                "following": ours.state if ours else None,
+                "backfill": (
+                    {"state": ours.backfill_state, "count": ours.backfill_count,
+                     "error": ours.backfill_error}
+                    if ours else None
+                ),
+                "followers": followers.get(row.host, 0),
+                "last_contact_at": _iso(row.last_contact_at),
+                "last_error": row.last_error,
+                "last_error_at": _iso(row.last_error_at),
+                "error_count": row.error_count,
+            }
+        )  # fmt: skip
+    return JSONResponse({"items": items})
+
+
+async def set_trust(request: Request) -> Response:
+    """PUT {"trust": "publish" | "hold" | "block"} for one instance."""
+    async with _db(request).session() as session:
+        await require_role(request, session, "admin")
+        trust = (await _body(request)).get("trust")
+        if trust not in TRUST_POLICIES:
+            raise ValidationError({"trust": f"attendu : {', '.join(TRUST_POLICIES)}"})
+        instance = await instances.set_trust(session, request.path_params["host"], trust)
+        body = {"host": instance.host, "trust": instance.trust}
+    return JSONResponse(body)
+
+
+async def list_blocks(request: Request) -> Response:
+    async with _db(request).session() as session:
+        await require_role(request, session, "admin")
+        rows = await instances.blocked_domains(session)
+    return JSONResponse(
+        {
+            "items": [
+                {"domain": b.domain, "reason": b.reason, "created_at": _iso(b.created_at)}
+                for b in rows
+            ]
+        }
+    )
+
+
+async def add_block(request: Request) -> Response:
+    """POST {"domain": ..., "reason": ...}: the domain and its subdomains are refused."""
+    async with _db(request).session() as session:
+        await require_role(request, session, "admin")
+        data = await _body(request)
+        domain, reason = data.get("domain"), data.get("reason", "")
+        errors = {}
+        if not isinstance(domain, str) or not domain.strip():
+            errors["domain"] = "obligatoire"
+        if not isinstance(reason, str) or len(reason) > 1000:
+            errors["reason"] = "un texte de 1000 caractères au plus"
+        if errors:
+            raise ValidationError(errors)
+        block = await instances.block_domain(session, domain, reason)
+        body = {"domain": block.domain, "reason": block.reason}
+    return JSONResponse(body, status_code=201)
+
+
+async def remove_block(request: Request) -> Response:
+    async with _db(request).session() as session:
+        await require_role(request, session, "admin")
+        await instances.unblock_domain(session, request.path_params["domain"])
+    return Response(status_code=204)
+
+
+async def inbox_items(request: Request) -> Response:
+    """Latest inbox items, `?state=ignored|refused|failed|done|pending`, with reasons."""
+    state = request.query_params.get("state") or None
+    if state not in (None, "pending", "done", "ignored", "refused", "failed"):
+        raise ValidationError({"state": "inconnu"})
+    async with _db(request).session() as session:
+        await require_role(request, session, "admin")
+        rows = await inbox_store.list_items(session, state=state, limit=200)
+        counts = await inbox_store.item_counts(session)
+    return JSONResponse(
+        {
+            "counts": counts,
+            "items": [
+                {
+                    "id": r.id,
+                    "activity_id": r.activity_id,
+                    "type": r.activity_type,
+                    "actor": r.actor_uri,
+                    "state": r.state,
+                    "reason": r.reason,
+                    "received_at": _iso(r.received_at),
+                    "processed_at": _iso(r.processed_at),
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
+async def delivery_counts(request: Request) -> Response:
+    async with _db(request).session() as session:
+        await require_role(request, session, "admin")
+        counts = await delivery_store.delivery_counts(session)
+    return JSONResponse({"deliveries": counts})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route(f"{PREFIX}/instances", list_instances, methods=["GET"]),
+        Route(f"{PREFIX}/instances/{{host}}/trust", set_trust, methods=["PUT"]),
+        Route(f"{PREFIX}/blocks", list_blocks, methods=["GET"]),
+        Route(f"{PREFIX}/blocks", add_block, methods=["POST"]),
+        Route(f"{PREFIX}/blocks/{{domain}}", remove_block, methods=["DELETE"]),
+        Route(f"{PREFIX}/inbox", inbox_items, methods=["GET"]),
+        Route(f"{PREFIX}/deliveries", delivery_counts, methods=["GET"]),
+    ]
