@@ -19,7 +19,7 @@ from federation import inbox_store, instances, keys
 from federation.parse import ParseError, parse_activity
 from federation.signatures import SignatureError, verify_request
 from federation.urls import host_of
-from web.federation_context import cached_key_resolver, inbox_fetcher
+from web.federation_context import DomainBlocked, cached_key_resolver, group_writer
 
 
 class Refusal(Exception):
@@ -73,28 +73,33 @@ async def receive(request: Request) -> Response:
         activity = _activity(body)
         actor = activity["actor"] if isinstance(activity["actor"], str) else ""
         actor = actor or str(activity["actor"].get("id", ""))
+        host = host_of(actor)
+        try:
+            verified = await verify_request(
+                request.method,
+                request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                request.headers,
+                body,
+                cached_key_resolver(request.app, host),
+            )
+        except SignatureError as exc:
+            if isinstance(exc.__cause__, DomainBlocked):  # the resolver refused to fetch
+                raise Refusal(403, f"le domaine {exc.__cause__.host} est bloqué", activity) from exc
+            raise Refusal(401, f"signature refusée : {exc.reason}", activity) from exc
+        owner = verified.owner
+        if owner != actor:
+            raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
+        # Checks that must see the latest data (reads), then the durable write, committed
+        # together with the other requests arriving meanwhile.
         async with db.session() as session:
             if name and await keys.get_local_actor(session, name) is None:
                 raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
-            if await instances.is_blocked(session, host_of(actor)):
-                raise Refusal(403, f"le domaine {host_of(actor)} est bloqué", activity)
-            fetch = await inbox_fetcher(request.app, session)
-            try:
-                verified = await verify_request(
-                    request.method,
-                    request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-                    request.headers,
-                    body,
-                    cached_key_resolver(request.app, session, fetch),
-                )
-            except SignatureError as exc:
-                raise Refusal(401, f"signature refusée : {exc.reason}", activity) from exc
-            owner = verified.owner
-            if owner != actor:
-                raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
-            await inbox_store.store_item(
-                session, activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
-            )
+            if await instances.is_blocked(session, host):
+                raise Refusal(403, f"le domaine {host} est bloqué", activity)
+        row = inbox_store.item_row(
+            activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
+        )
+        await group_writer(request.app).store(row)
     except Refusal as refusal:
         async with db.session() as session:
             await inbox_store.record_refusal(
