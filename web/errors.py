@@ -1,4 +1,8 @@
-"""Domain and HTTP errors as JSON for the API (HTML pages install their own handlers)."""
+"""Domain and HTTP errors: JSON for the API and machines, HTML pages for browsers.
+
+A request gets an HTML error page when it is not for a machine path (/api, ActivityPub,
+inboxes, .well-known) and its Accept header prefers text/html (browsers send it).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,63 @@ from directory.errors import Conflict, NotFound, ValidationError
 log = logging.getLogger("maillage.web")
 
 
+MACHINE_PREFIXES = ("/api/", "/.well-known/", "/nodeinfo", "/inbox", "/actors/", "/ap/")
+
+
+def wants_html(request: Request) -> bool:
+    """Whether this request came from a browser on an HTML route."""
+    path = request.url.path
+    if path.startswith(MACHINE_PREFIXES) or path.endswith((".json", ".atom", ".xml", ".csv")):
+        return False
+    accept = request.headers.get("accept", "")
+    if "activity+json" in accept or "ld+json" in accept:
+        return False
+    return "text/html" in accept
+
+
+async def html_error(request: Request, status: int, message: str = "") -> Response:
+    """The error page in the visitor's language (web/templates/error.html)."""
+    from web.i18n import N_
+    from web.i18n import gettext as _
+    from web.templating import render, site_context
+
+    titles = {
+        400: N_("Requête incorrecte"),
+        401: N_("Connexion nécessaire"),
+        403: N_("Accès refusé"),
+        404: N_("Page introuvable"),
+        405: N_("Méthode non permise"),
+        409: N_("Conflit"),
+        422: N_("Données invalides"),
+        429: N_("Trop de requêtes"),
+    }
+    context: dict[str, object] = {"site": {}, "person": None}
+    if status < 500:
+        try:
+            context.update(await site_context(request))
+        except Exception:  # the error page must render even when the database does not
+            log.exception("error page without site context")
+    response = await render(
+        request,
+        "error.html",
+        {
+            **context,
+            "status": status,
+            "title": _(titles.get(status, N_("Erreur interne"))),
+            "message": message
+            or (
+                _("La page demandée n'existe pas ou a été déplacée.")
+                if status == 404
+                else _("Une erreur est survenue ; elle a été enregistrée. Réessayez plus tard.")
+                if status >= 500
+                else ""
+            ),
+        },
+        status_code=status,
+    )
+    return response
+
+
 def problem(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
 
@@ -23,6 +84,8 @@ async def _validation(request: Request, exc: Exception) -> Response:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
+    if wants_html(request):
+        return await html_error(request, 404)
     return problem(404, str(exc))
 
 
@@ -34,6 +97,11 @@ async def _conflict(request: Request, exc: Exception) -> Response:
 
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if wants_html(request) and exc.status_code >= 400:
+        detail = "" if exc.status_code in (404, 405) else exc.detail
+        response = await html_error(request, exc.status_code, detail)
+        response.headers.update(exc.headers or {})
+        return response
     response = problem(exc.status_code, exc.detail)
     response.headers.update(exc.headers or {})
     return response
@@ -41,6 +109,8 @@ async def _http(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if wants_html(request):
+        return await html_error(request, 500)
     return problem(500, "erreur interne ; elle a été enregistrée dans le journal")
 
 

@@ -156,10 +156,11 @@ async def test_initiative_as_page(client, repair_cafe):
     assert "proposer-secret" not in response.text and "note-de-moderation" not in response.text
 
 
-async def test_initiative_route_of_this_module_refuses_browsers(client, repair_cafe):
-    """Until the public pages serve the HTML, this stand-in answers AS2 only."""
+async def test_browsers_get_the_public_page_of_an_initiative(client, repair_cafe):
+    """The public pages serve the HTML (the AS2 stand-in, 406 for browsers, is gone)."""
     response = await client.get("/initiatives/repair-cafe-de-reze", headers=BROWSER)
-    assert response.status_code == 406
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
 
 
 async def test_withdrawn_initiative_leaves_a_tombstone(client, repair_cafe, session):

@@ -1,4 +1,4 @@
-"""Reserved for the web (sessions, rate limits, instance settings) tables (filled by the work on that area; a no-op until then).
+"""The web area: rate-limit counters (proposals, sign-in) and private proposal status links.
 
 Revision ID: 0004
 Revises: 0003
@@ -7,6 +7,9 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -14,8 +17,34 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "rate_counters",
+        sa.Column("key", sa.String(300), primary_key=True),
+        sa.Column("window_start", sa.Integer, primary_key=True),
+        sa.Column("count", sa.Integer, nullable=False, server_default="0"),
+    )
+    op.create_index("ix_rate_counters_window_start", "rate_counters", ["window_start"])
+    op.create_table(
+        "status_links",
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column(
+            "initiative_id",
+            sa.Integer,
+            sa.ForeignKey("initiatives.id", ondelete="CASCADE"),
+            nullable=True,
+            index=True,
+        ),
+        sa.Column(
+            "correction_id",
+            sa.Integer,
+            sa.ForeignKey("corrections.id", ondelete="CASCADE"),
+            nullable=True,
+            index=True,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("status_links")
+    op.drop_table("rate_counters")

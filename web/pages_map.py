@@ -1,0 +1,133 @@
+"""The map page, its JSON clusters endpoint and the list beside it; the embeddable widgets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from directory import browse, mapgrid
+from directory.errors import ValidationError
+from directory.filters import filter_conditions
+from directory.search import query_from_params
+from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
+from web.templating import render
+
+FRANCE = (41.3, -5.2, 51.1, 9.6)
+
+
+def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(data), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+async def map_page(request: Request) -> Response:
+    """Filters, the map, and the list of what it shows (the accessible alternative)."""
+    query, errors = parse_query(request)
+    db = request.app.state.db
+    async with db.session() as session:
+        choices = await filter_choices(session)
+        bounds = await browse.bounds(session) or FRANCE
+        total, items = await browse.in_view(session, filter_conditions(query, db.dialect))
+    return await render(
+        request,
+        "map.html",
+        {
+            "filters": choices,
+            "form": form_values(request),
+            "errors": errors,
+            "bounds": bounds,
+            "total": total,
+            "items": items,
+            "list_query": filter_query_string(request),
+        },
+    )
+
+
+def _view(request: Request) -> tuple[tuple[float, float, float, float], int]:
+    errors: dict[str, str] = {}
+    bbox = None
+    try:
+        bbox = query_from_params({"bbox": request.query_params.get("bbox", "")}).bbox
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if bbox is None and "bbox" not in errors:
+        errors["bbox"] = "obligatoire : sud,ouest,nord,est"
+    try:
+        zoom = int(request.query_params.get("zoom", ""))
+        if not 0 <= zoom <= mapgrid.MAX_ZOOM:
+            raise ValueError
+    except ValueError:
+        errors["zoom"] = f"entier entre 0 et {mapgrid.MAX_ZOOM}"
+        zoom = 0
+    if errors:
+        raise ValidationError(errors)
+    assert bbox is not None
+    return bbox, zoom
+
+
+async def map_data(request: Request) -> Response:
+    """Clusters and points for a view: ?bbox=south,west,north,east&zoom=N and the filters."""
+    started = time.perf_counter()
+    try:
+        bbox, zoom = _view(request)
+        query, errors = parse_query(request)
+        if errors:
+            raise ValidationError(errors)
+    except ValidationError as exc:
+        return _json({"error": "paramètres invalides", "fields": exc.errors}, 422)
+    async with request.app.state.db.session() as session:
+        view = await mapgrid.map_view(session, query, bbox, zoom)
+    elapsed = (time.perf_counter() - started) * 1000
+    return _json(
+        {
+            "zoom": view.zoom,
+            "total": view.total,
+            "clusters": [
+                [
+                    round(c.latitude, 5),
+                    round(c.longitude, 5),
+                    c.count,
+                    round(c.south, 5),
+                    round(c.west, 5),
+                    round(c.north, 5),
+                    round(c.east, 5),
+                ]
+                for c in view.clusters
+            ],
+            "points": [
+                [round(p.latitude, 5), round(p.longitude, 5), p.id, p.slug, p.name]
+                for p in view.points
+            ],
+        },
+        headers={"Server-Timing": f"db;dur={elapsed:.1f}", "Cache-Control": "public, max-age=60"},
+    )
+
+
+async def map_list(request: Request) -> Response:
+    """The list beside the map for a view (HTML fragment, replaced by map.js)."""
+    query, _ = parse_query(request)
+    try:
+        bbox, _zoom = _view(request)
+        query = replace(query, bbox=bbox)
+    except ValidationError:
+        pass
+    db = request.app.state.db
+    async with db.session() as session:
+        total, items = await browse.in_view(session, filter_conditions(query, db.dialect))
+    return await render(
+        request,
+        "_map_list.html",
+        {
+            "site": {},
+            "person": None,
+            "total": total,
+            "items": items,
+            "embed": request.query_params.get("embed") == "1",
+            "list_query": filter_query_string(request),
+        },
+    )
