@@ -24,29 +24,6 @@ def _str(value: object, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-async def store_item(
-    session: AsyncSession,
-    activity: dict,
-    body: str,
-    *,
-    key_owner: str,
-    recipient: str = "",
-) -> InboxItem:
-    """Keep a verified activity, raw, for the worker."""
-    item = InboxItem(
-        activity_id=_str(activity.get("id"), 500),
-        activity_type=_str(activity.get("type"), 40),
-        actor_uri=_str(activity.get("actor"), 500),
-        key_owner=key_owner[:500],
-        recipient=recipient[:120],
-        body=body,
-        state="pending",
-    )
-    session.add(item)
-    await session.flush()
-    return item
-
-
 def item_row(activity: dict, body: str, *, key_owner: str, recipient: str = "") -> dict:
     """The columns of a verified activity's inbox item (for store_items)."""
     return {

@@ -21,6 +21,7 @@ from directory.vocabulary import (
     NEED_SLUGS,
     STATUS_SLUGS,
 )
+from web import api_federation
 from web.api_common import JSON, PREFIX, db_of, resource, settings_of
 
 Schema = dict[str, Any]
@@ -659,6 +660,7 @@ PATHS: dict[str, Schema] = {
             security=[{}],
         )
     },
+    **api_federation.OPENAPI_PATHS,
 }
 
 

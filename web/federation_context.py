@@ -1,8 +1,5 @@
-"""What the inbox keeps per process on `app.state`: its fetcher, verified public keys, and
-the writer that commits received activities in groups.
-
-Loading the instance actor's private key costs ~0.18 s (cryptography checks the RSA key),
-so the fetcher that signs our key lookups is built once per process, not per request.
+"""What the inbox keeps per process on `app.state`: verified public keys, recent block
+decisions, and the writer that commits received activities in groups.
 
 A busy inbox should not read the remote actor table on every POST: the key owner and PEM
 are remembered for a few minutes. A signature that fails with a cached key is retried by
@@ -14,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from directory.db import Database
 from federation import inbox_store, instances
-from federation.fetch import Fetcher
 from federation.remote import resolve_key
 from federation.signatures import KeyResolver, PublicKey
 from federation.urls import host_of
@@ -27,14 +22,6 @@ from web.activitypub import instance_fetcher
 
 KEY_TTL = 300.0
 KEY_CACHE_SIZE = 10_000
-
-
-async def inbox_fetcher(app: Starlette, session: AsyncSession) -> Fetcher:
-    """The instance fetcher, made once per process."""
-    fetcher = getattr(app.state, "inbox_fetcher", None)
-    if fetcher is None:
-        fetcher = app.state.inbox_fetcher = await instance_fetcher(app, session)
-    return fetcher
 
 
 class DomainBlocked(Exception):
@@ -66,7 +53,7 @@ def cached_key_resolver(app: Starlette, host: str) -> KeyResolver:
                 session, host_of(key_id)
             ):
                 raise DomainBlocked(host)
-            fetch = await inbox_fetcher(app, session)
+            fetch = await instance_fetcher(app, session)
             key = await resolve_key(session, fetch, key_id, refresh=refresh)
         if key is not None:
             if len(cache) >= KEY_CACHE_SIZE:
@@ -75,6 +62,30 @@ def cached_key_resolver(app: Starlette, host: str) -> KeyResolver:
         return key
 
     return resolve
+
+
+BLOCK_TTL = 10.0
+
+
+async def blocked(app: Starlette, host: str) -> bool:
+    """`instances.is_blocked`, remembered for BLOCK_TTL seconds per process.
+
+    The inbox asks on every POST; a block decided elsewhere reaches this process within
+    seconds, and the worker checks again (uncached) before it applies anything.
+    """
+    cache: dict[str, tuple[float, bool]] | None = getattr(app.state, "block_cache", None)
+    if cache is None:
+        cache = app.state.block_cache = {}
+    now = time.monotonic()
+    hit = cache.get(host)
+    if hit is not None and now - hit[0] < BLOCK_TTL:
+        return hit[1]
+    async with app.state.db.session() as session:
+        answer = await instances.is_blocked(session, host)
+    if len(cache) >= KEY_CACHE_SIZE:
+        cache.clear()
+    cache[host] = (now, answer)
+    return answer
 
 
 class GroupWriter:

@@ -15,11 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from directory.db import Database
-from federation import inbox_store, instances, keys
+from federation import inbox_store, keys
 from federation.parse import ParseError, parse_activity
 from federation.signatures import SignatureError, verify_request
 from federation.urls import host_of
-from web.federation_context import DomainBlocked, cached_key_resolver, group_writer
+from web.federation_context import DomainBlocked, blocked, cached_key_resolver, group_writer
 
 
 class Refusal(Exception):
@@ -89,13 +89,13 @@ async def receive(request: Request) -> Response:
         owner = verified.owner
         if owner != actor:
             raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
-        # Checks that must see the latest data (reads), then the durable write, committed
-        # together with the other requests arriving meanwhile.
-        async with db.session() as session:
-            if name and await keys.get_local_actor(session, name) is None:
-                raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
-            if await instances.is_blocked(session, host):
-                raise Refusal(403, f"le domaine {host} est bloqué", activity)
+        if await blocked(request.app, host):
+            raise Refusal(403, f"le domaine {host} est bloqué", activity)
+        if name:
+            async with db.session() as session:
+                if await keys.get_local_actor(session, name) is None:
+                    raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
+        # The durable write, committed together with the requests arriving meanwhile.
         row = inbox_store.item_row(
             activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
         )

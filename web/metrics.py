@@ -25,7 +25,7 @@ from directory.imports.models import ImportConflict, ImportJob
 from directory.models import Commune, Correction, Initiative, Person, utcnow
 from federation.flow_models import Delivery, Follower, Following, InboxItem, RemoteInstance
 
-METRIC_COLLECTORS: tuple[str, ...] = ()
+METRIC_COLLECTORS: tuple[str, ...] = ("web.metrics_federation:gauges",)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 

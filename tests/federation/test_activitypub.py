@@ -156,8 +156,8 @@ async def test_initiative_as_page(client, repair_cafe):
     assert "proposer-secret" not in response.text and "note-de-moderation" not in response.text
 
 
-async def test_browsers_get_the_html_page_at_the_same_url(client, repair_cafe):
-    """The public pages own /initiatives/{slug} and call activitypub_response first."""
+async def test_browsers_get_the_public_page_of_an_initiative(client, repair_cafe):
+    """The public pages serve the HTML (the AS2 stand-in, 406 for browsers, is gone)."""
     response = await client.get("/initiatives/repair-cafe-de-reze", headers=BROWSER)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
