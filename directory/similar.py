@@ -5,8 +5,9 @@ The scoring is transparent, and every result says why it is there:
 - 3 points per shared need;
 - up to 4 points of text similarity (Jaccard of the stemmed words of name and summary);
 - up to 2 points for nearness (2 at 0 km, 1 at 25 km, fading with distance).
-Candidates come from the join-table indexes (initiatives sharing at least one core theme
-or need, most shared first, then nearest), bounded to CANDIDATES, then scored in Python.
+Candidates come from indexes, bounded: the PER_ITEM most recent initiatives of each
+shared core theme and need, and NEARBY initiatives within NEARBY_KM; they are scored in
+Python and those sharing no theme nor need are left out.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.models import Initiative, InitiativeNeed, InitiativeTheme, Theme
 from directory.text import stemmed
 from directory.vocabulary import NEEDS, by_slug
 
-CANDIDATES = 200
+PER_ITEM = 150
+NEARBY = 150
+NEARBY_KM = 15.0
 THEME_POINTS = 3.0
 NEED_POINTS = 3.0
 TEXT_POINTS = 4.0
@@ -91,39 +94,40 @@ async def similar_initiatives(
         return []
     theme_ids = [tid for tid, core in core_of.items() if core in own_cores]
 
-    parts = []
-    if theme_ids:
-        parts.append(
-            select(InitiativeTheme.initiative_id.label("iid"), literal(1).label("n")).where(
-                InitiativeTheme.theme_id.in_(theme_ids)
-            )
-        )
-    if own_needs:
-        parts.append(
-            select(InitiativeNeed.initiative_id.label("iid"), literal(1).label("n")).where(
-                InitiativeNeed.need.in_(sorted(own_needs))
-            )
-        )
-    shared = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    overlap = func.sum(shared.c.n).label("shared")
-    order = [overlap.desc()]
+    # Bounded candidates, each list read from an index without sorting: the most recent
+    # PER_ITEM initiatives of each shared theme and need, plus up to NEARBY initiatives
+    # around this one (those sharing nothing are dropped when scored).
+    lists = [
+        select(InitiativeTheme.initiative_id.label("iid"))
+        .where(InitiativeTheme.theme_id == theme_id)
+        .order_by(InitiativeTheme.initiative_id.desc())
+        .limit(PER_ITEM)
+        for theme_id in theme_ids
+    ] + [
+        select(InitiativeNeed.initiative_id.label("iid"))
+        .where(InitiativeNeed.need == need)
+        .order_by(InitiativeNeed.initiative_id.desc())
+        .limit(PER_ITEM)
+        for need in sorted(own_needs)
+    ]
     if initiative.latitude is not None and initiative.longitude is not None:
-        # Squared degrees (longitude scaled by cos(latitude)): only to order ties.
-        scale = math.cos(math.radians(initiative.latitude)) ** 2
-        dlat = Initiative.latitude - initiative.latitude
-        dlon = Initiative.longitude - initiative.longitude
-        order += [Initiative.latitude.is_(None), dlat * dlat + scale * dlon * dlon]
-    order.append(Initiative.id.desc())
-    candidate_ids = list(
-        await session.scalars(
-            select(Initiative.id)
-            .join(shared, Initiative.id == shared.c.iid)
-            .where(Initiative.moderation_state == "published", Initiative.id != initiative.id)
-            .group_by(Initiative.id)
-            .order_by(*order)
-            .limit(CANDIDATES)
+        dlat = NEARBY_KM / 111.195
+        dlon = dlat / max(0.1, math.cos(math.radians(initiative.latitude)))
+        lists.append(
+            select(Initiative.id.label("iid"))
+            .where(
+                Initiative.latitude.between(initiative.latitude - dlat, initiative.latitude + dlat),
+                Initiative.longitude.between(
+                    initiative.longitude - dlon, initiative.longitude + dlon
+                ),
+            )
+            .limit(NEARBY)
         )
-    )
+    # One round trip; each limited list is a subquery (SQLite refuses LIMIT in a compound).
+    every = union_all(*[select(q.subquery().c.iid) for q in lists])
+    found = dict.fromkeys(await session.scalars(every))
+    found.pop(initiative.id, None)
+    candidate_ids = list(found)
     if not candidate_ids:
         return []
     rows = (
@@ -134,7 +138,7 @@ async def similar_initiatives(
                 Initiative.summary,
                 Initiative.latitude,
                 Initiative.longitude,
-            ).where(Initiative.id.in_(candidate_ids))
+            ).where(Initiative.id.in_(candidate_ids), Initiative.moderation_state == "published")
         )
     ).all()
     their_themes: dict[int, set[int]] = {}
@@ -158,24 +162,35 @@ async def similar_initiatives(
         if initiative.latitude is not None and initiative.longitude is not None
         else None
     )
-    scored = []
+    # First without the text (stemming is the costly part), then the text for those that
+    # could still reach the top `limit`: text adds at most TEXT_POINTS.
+    partial = []
     for row in rows:
         common_themes = own_cores & their_themes.get(row.id, set())
         common_needs = own_needs & their_needs.get(row.id, set())
-        other_words = words(row.name, row.summary)
-        union = own_words | other_words
-        text = len(own_words & other_words) / len(union) if union else 0.0
+        if not common_themes and not common_needs:
+            continue
         km = (
             distance_km(here, (row.latitude, row.longitude))
             if here and row.latitude is not None and row.longitude is not None
             else None
         )
-        score = (
+        base = (
             THEME_POINTS * len(common_themes)
             + NEED_POINTS * len(common_needs)
-            + TEXT_POINTS * text
             + (NEAR_POINTS * NEAR_KM / (NEAR_KM + km) if km is not None else 0.0)
         )
+        partial.append((base, km, row, common_themes, common_needs))
+    partial.sort(key=lambda s: -s[0])
+    if len(partial) > limit:
+        threshold = partial[limit - 1][0] - TEXT_POINTS
+        partial = [p for p in partial if p[0] >= threshold]
+    scored = []
+    for base, km, row, common_themes, common_needs in partial:
+        other_words = words(row.name, row.summary)
+        union = own_words | other_words
+        text = len(own_words & other_words) / len(union) if union else 0.0
+        score = base + TEXT_POINTS * text
         scored.append((score, km, row.id, common_themes, common_needs, text))
     scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
     best = scored[:limit]

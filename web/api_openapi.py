@@ -21,7 +21,7 @@ from directory.vocabulary import (
     NEED_SLUGS,
     STATUS_SLUGS,
 )
-from web import api_federation
+from web import api_federation, diagnostic
 from web.api_common import JSON, PREFIX, db_of, resource, settings_of
 
 Schema = dict[str, Any]
@@ -661,6 +661,7 @@ PATHS: dict[str, Schema] = {
         )
     },
     **api_federation.OPENAPI_PATHS,
+    **diagnostic.OPENAPI_PATHS,
 }
 
 

@@ -22,7 +22,7 @@ from directory.errors import NotEditable, NotFound
 from directory.models import Initiative, Relation
 from directory.territory import communes
 from directory.themes import all_themes
-from directory.vocabulary import ACTOR_KINDS, NEEDS
+from directory.vocabulary import ACTOR_KINDS, NEEDS, RELATION_KINDS
 from web.api_common import JSON, json_body, path_id
 from web.auth import require_role
 from web.i18n import lazy_language
@@ -206,6 +206,94 @@ async def relation_delete(request: Request) -> Response:
         initiative = await _local_initiative(session, request.path_params["slug"])
         await relations.remove_relation(session, initiative, path_id(request))
     return Response(status_code=204)
+
+
+def _error(code: int) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{code}"}
+
+
+_RELATION = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "kind": {"type": "string", "enum": [k.slug for k in RELATION_KINDS]},
+        "target": {"type": "string", "description": "identifiant (URI) de l'initiative liée"},
+        "note": {"type": "string"},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+_REFERENT = [{"bearer": []}, {"session": []}]
+
+# Described in the API's one OpenAPI document (web/api_openapi.py merges them).
+OPENAPI_PATHS: dict[str, object] = {
+    "/initiatives/{slug}/relations": {
+        "parameters": [_SLUG],
+        "get": {
+            "summary": "Liens d'une initiative locale vers d'autres initiatives",
+            "responses": {
+                "200": {
+                    "description": "Liens",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"items": {"type": "array", "items": _RELATION}},
+                            }
+                        }
+                    },
+                },
+                "404": _error(404),
+                "409": _error(409),
+            },
+            "security": [{}],
+        },
+        "post": {
+            "summary": "Lier l'initiative à une initiative publiée connue ici (référent ou plus)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "target": {
+                                    "type": "string",
+                                    "description": "identifiant local, ou adresse (URI)",
+                                },
+                                "kind": _RELATION["properties"]["kind"],
+                                "note": {"type": "string", "maxLength": relations.NOTE_LIMIT},
+                            },
+                            "required": ["target", "kind"],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "Lien créé",
+                    "content": {"application/json": {"schema": _RELATION}},
+                },
+                **{str(c): _error(c) for c in (400, 401, 403, 404, 409, 413, 422)},
+            },
+            "security": _REFERENT,
+        },
+    },
+    "/initiatives/{slug}/relations/{id}": {
+        "parameters": [
+            _SLUG,
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+        ],
+        "delete": {
+            "summary": "Retirer un lien (référent ou plus)",
+            "responses": {
+                "204": {"description": "Lien retiré"},
+                **{str(c): _error(c) for c in (401, 403, 404, 409)},
+            },
+            "security": _REFERENT,
+        },
+    },
+}
 
 
 def routes() -> list[BaseRoute]:

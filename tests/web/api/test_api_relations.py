@@ -43,9 +43,9 @@ async def count_relations(db) -> int:
         return await session.scalar(select(func.count(Relation.id)))
 
 
-async def test_referent_links_local_and_followed_initiatives(client, callers, pair, settings):
+async def test_referent_links_local_and_followed_initiatives(api, callers, pair, settings):
     referent = callers["referent"].headers
-    local = await client.post(
+    local = await api.post(
         url(pair["a"][0]),
         json={"target": pair["b"][0], "kind": "partner", "note": "Prêt  de machines"},
         headers=referent,
@@ -53,20 +53,20 @@ async def test_referent_links_local_and_followed_initiatives(client, callers, pa
     assert local.status_code == 201, local.text
     assert local.json()["target"] == f"{settings.base_url}/initiatives/{pair['b'][0]}"
     assert local.json()["note"] == "Prêt de machines"
-    remote = await client.post(
+    remote = await api.post(
         url(pair["a"][0]),
         json={"target": pair["remote"][1], "kind": "inspired-by"},
         headers=referent,
     )
     assert remote.status_code == 201, remote.text
-    listed = (await client.get(url(pair["a"][0]))).json()["items"]
+    listed = (await api.get(url(pair["a"][0]))).json()["items"]
     assert [(r["kind"], r["target"]) for r in listed] == [
         ("partner", f"{settings.base_url}/initiatives/{pair['b'][0]}"),
         ("inspired-by", "https://angers.example/initiatives/fablab"),
     ]
-    gone = await client.delete(f"{url(pair['a'][0])}/{listed[0]['id']}", headers=referent)
+    gone = await api.delete(f"{url(pair['a'][0])}/{listed[0]['id']}", headers=referent)
     assert gone.status_code == 204
-    assert len((await client.get(url(pair["a"][0]))).json()["items"]) == 1
+    assert len((await api.get(url(pair["a"][0]))).json()["items"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -82,12 +82,12 @@ async def test_referent_links_local_and_followed_initiatives(client, callers, pa
     ],
 )
 async def test_bad_links_are_refused_and_nothing_is_stored(
-    client, callers, pair, db, target, kind, field
+    api, callers, pair, db, target, kind, field
 ):
     target = {"SELF": pair["a"][0], "PROPOSAL": pair["proposal"][0], "B": pair["b"][0]}.get(
         target, target
     )
-    response = await client.post(
+    response = await api.post(
         url(pair["a"][0]),
         json={"target": target, "kind": kind},
         headers=callers["referent"].headers,
@@ -97,24 +97,24 @@ async def test_bad_links_are_refused_and_nothing_is_stored(
     assert await count_relations(db) == 0
 
 
-async def test_only_referents_and_above_may_link(client, callers, pair, db):
+async def test_only_referents_and_above_may_link(api, callers, pair, db):
     body = {"target": pair["b"][0], "kind": "similar"}
-    assert (await client.post(url(pair["a"][0]), json=body)).status_code == 401
+    assert (await api.post(url(pair["a"][0]), json=body)).status_code == 401
     contributor = callers["contributor"].headers
-    assert (await client.post(url(pair["a"][0]), json=body, headers=contributor)).status_code == 403
+    assert (await api.post(url(pair["a"][0]), json=body, headers=contributor)).status_code == 403
     moderator = callers["moderator"].headers
-    assert (await client.post(url(pair["a"][0]), json=body, headers=moderator)).status_code == 201
-    again = await client.post(url(pair["a"][0]), json=body, headers=moderator)
+    assert (await api.post(url(pair["a"][0]), json=body, headers=moderator)).status_code == 201
+    again = await api.post(url(pair["a"][0]), json=body, headers=moderator)
     assert again.status_code == 409
     assert await count_relations(db) == 1
 
 
-async def test_followed_initiatives_are_not_edited_here(client, callers, pair):
-    response = await client.post(
+async def test_followed_initiatives_are_not_edited_here(api, callers, pair):
+    response = await api.post(
         url(pair["remote"][0]),
         json={"target": pair["a"][0], "kind": "similar"},
         headers=callers["referent"].headers,
     )
     assert response.status_code == 409
-    missing = await client.delete(f"{url(pair['a'][0])}/999", headers=callers["referent"].headers)
+    missing = await api.delete(f"{url(pair['a'][0])}/999", headers=callers["referent"].headers)
     assert missing.status_code == 404
