@@ -208,8 +208,11 @@ async def relation_delete(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _error(code: int) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{code}"}
+def _error(code: int) -> dict[str, object]:
+    return {
+        "description": f"Erreur {code} (voir components.responses)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 _RELATION = {
