@@ -9,6 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 
 BIN := $(VENV)/bin
@@ -83,8 +84,11 @@ test: install-test browser  ## ruff, then the whole test suite (SQLite and Postg
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no test" >&2; exit 1; fi; \
 	exit $$status
 
-bench: install  ## run the benchmarks (they print their figures)
-	@for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
+bench: install  ## run every benchmark (python -m bench.NAME; each prints its figures)
+	@for b in bench/*.py; do \
+	  [ -e "$$b" ] || continue; name=$$(basename "$$b" .py); [ "$$name" = __init__ ] && continue; \
+	  echo "== bench.$$name"; $(BIN)/python -m "bench.$$name" $(BENCH_ARGS) || exit 1; \
+	done
 
 clean:  ## remove .venv, node_modules, caches and the demo data
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache data/demo

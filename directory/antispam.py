@@ -41,6 +41,7 @@ LOGIN_FAILURES_PER_IP = Limit(20, 900)
 LOGIN_FAILURES_PER_ACCOUNT = Limit(5, 900)
 MIN_FILL_SECONDS = 3
 MAX_FORM_AGE_SECONDS = 24 * 3600
+FORGET_AFTER = 24 * 3600  # counters (keyed by IP address) older than this are deleted
 
 
 def _window(limit: Limit, now: float) -> int:
@@ -65,7 +66,12 @@ async def hit(
         .returning(RateCounter.count)
     )
     count = (await session.execute(statement)).scalar_one()
-    # Old windows of this key are of no use any more.
+    if count == 1:
+        # A new window: forget windows over a day old (theirs and everyone's), so addresses
+        # are not kept longer than the limits need them.
+        await session.execute(
+            delete(RateCounter).where(RateCounter.window_start < int(now) - FORGET_AFTER)
+        )
     await session.execute(
         delete(RateCounter).where(RateCounter.key == key, RateCounter.window_start < start)
     )

@@ -90,8 +90,7 @@ def _pick(rng: random.Random, values: tuple[str, ...], first: bool) -> list[str]
     """All values the first time a family is used, else a non-empty random subset."""
     if first:
         return list(values)
-    chosen = [values[0], *(v for v in values[1:] if rng.random() < 0.5)]
-    return sorted(set(chosen), key=values.index)
+    return [values[0], *(v for v in values[1:] if rng.random() < 0.5)]
 
 
 def _initiative(
@@ -111,7 +110,7 @@ def _initiative(
         )
     )
     has_site = rng.random() < 0.65
-    data: dict[str, Any] = {
+    return {
         "name": name,
         "summary": family.summary,
         "description": description,
@@ -134,7 +133,6 @@ def _initiative(
         ),
         "opening_hours": rng.choice(family.hours),
     }
-    return data
 
 
 def _correction(rng: random.Random, data: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -36,6 +36,13 @@ KEYS: tuple[Key, ...] = (
     Key("contact_email", 254, "email"),
 )
 KEY_NAMES = tuple(k.name for k in KEYS)
+# Keys that replace the environment's setting of the same name (web/settings.py Settings).
+SETTINGS_FIELDS = ("licence", "licence_url", "tile_url", "tile_attribution")
+
+
+def overrides(stored: Mapping[str, str]) -> dict[str, str]:
+    """The stored values that replace the environment's settings (`settings.with_(**...)`)."""
+    return {name: stored[name] for name in SETTINGS_FIELDS if stored.get(name)}
 
 
 def clean_settings(values: Mapping[str, str]) -> dict[str, str]:

@@ -49,7 +49,8 @@ class Theme(Base):
     is_core: Mapped[bool] = mapped_column(Boolean, default=False)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id"), nullable=True)
 
-    parent: Mapped[Theme | None] = relationship(remote_side=[id], lazy="joined")
+    # join_depth: eager-load the parent even when themes are themselves loaded eagerly
+    parent: Mapped[Theme | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 
     def label(self, lang: str = "fr") -> str:
         return self.label_en if lang == "en" else self.label_fr

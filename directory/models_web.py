@@ -23,7 +23,7 @@ class RateCounter(Base):
     __tablename__ = "rate_counters"
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -56,13 +56,18 @@ async def _labels(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     return dict(rows.all())
 
 
-async def queue(session: AsyncSession) -> list[QueueItem]:
-    """Proposed initiatives and pending corrections, oldest first (first come, first served)."""
+async def queue(session: AsyncSession, *, limit: int = 50, offset: int = 0) -> list[QueueItem]:
+    """Proposed initiatives and pending corrections, oldest first (first come, first served).
+
+    A page of `limit` items from `offset`: a held federation backfill can queue thousands.
+    """
+    upto = offset + limit
     proposals = list(
         await session.scalars(
             select(Initiative)
             .where(Initiative.moderation_state == "proposed")
             .order_by(Initiative.created_at, Initiative.id)
+            .limit(upto)
         )
     )
     pending = (
@@ -71,6 +76,7 @@ async def queue(session: AsyncSession) -> list[QueueItem]:
             .join(Initiative, Initiative.id == Correction.initiative_id)
             .where(Correction.state == "proposed")
             .order_by(Correction.created_at, Correction.id)
+            .limit(upto)
         )
     ).all()
     people = await _labels(
@@ -100,7 +106,8 @@ async def queue(session: AsyncSession) -> list[QueueItem]:
         )
         for c, i in pending
     ]
-    return sorted(items, key=lambda item: (item.created_at, item.kind, item.id))
+    items.sort(key=lambda item: (item.created_at, item.kind, item.id))
+    return items[offset:upto]
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.models import Commune
@@ -93,3 +93,18 @@ async def resolve_commune(
 
 async def has_communes(session: AsyncSession) -> bool:
     return await session.scalar(select(Commune.id).limit(1)) is not None
+
+
+async def communes_bounds(session: AsyncSession) -> tuple[float, float, float, float] | None:
+    """(min lat, min lon, max lat, max lon) of the territory's communes, if any has a position."""
+    row = (
+        await session.execute(
+            select(
+                func.min(Commune.latitude),
+                func.min(Commune.longitude),
+                func.max(Commune.latitude),
+                func.max(Commune.longitude),
+            )
+        )
+    ).one()
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])

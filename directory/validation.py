@@ -175,7 +175,7 @@ def clean_initiative(
         errors["fediverse"] = "compte du fédivers invalide (@nom@instance ou adresse web)"
     if "status" in present:
         value = data.get("status") or "active"
-        if value not in STATUS_SLUGS:
+        if not isinstance(value, str) or value not in STATUS_SLUGS:
             errors["status"] = (
                 f"inconnu : {value} (valeurs possibles : {', '.join(sorted(STATUS_SLUGS))})"
             )

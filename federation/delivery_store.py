@@ -205,7 +205,7 @@ async def delivery_counts(session: AsyncSession) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
-async def pending_deliveries(session: AsyncSession, *, now: datetime | None = None) -> int:
+async def pending_deliveries(session: AsyncSession) -> int:
     """How many deliveries are due or waiting for a retry."""
     return int(
         await session.scalar(

@@ -91,3 +91,39 @@ async def unfollow(session: AsyncSession, settings: Settings, actor_uri: str) ->
             session, activity, actor_name=territory.name, inboxes=[following.inbox]
         )
     await follows.remove_following(session, actor_uri)
+
+
+async def decide_follower(
+    session: AsyncSession,
+    settings: Settings,
+    actor_name: str,
+    remote_actor_uri: str,
+    *,
+    accept: bool,
+) -> None:
+    """Accept or reject a follow waiting on a locked actor (manuallyApprovesFollowers)."""
+    urls = Urls.of(settings)
+    pending = [
+        f
+        for f in await follows.follows_by(session, remote_actor_uri)
+        if f.actor_name == actor_name and f.state == "pending"
+    ]
+    if not pending:
+        raise NotFound(f"pas de demande d'abonnement de {remote_actor_uri} à {actor_name}")
+    follower = pending[0]
+    actor = urls.actor(actor_name)
+    follow_activity = {
+        "id": follower.follow_activity_id,
+        "type": "Follow",
+        "actor": remote_actor_uri,
+        "object": actor,
+    }
+    answer = render.accept if accept else render.reject
+    activity = answer(render.new_activity_id(urls), actor, follow_activity)
+    if accept:
+        follower.state = "accepted"
+    else:
+        await follows.remove_follower(
+            session, actor_name=actor_name, remote_actor_uri=remote_actor_uri
+        )
+    await enqueue_activity(session, activity, actor_name=actor_name, inboxes=[follower.inbox])

@@ -63,6 +63,13 @@ async def followers_of(
     return list(await session.scalars(query))
 
 
+async def follows_by(session: AsyncSession, remote_actor_uri: str) -> list[Follower]:
+    """Every follow a remote actor has of our actors (any state)."""
+    return list(
+        await session.scalars(select(Follower).where(Follower.remote_actor_uri == remote_actor_uri))
+    )
+
+
 async def delivery_inboxes(session: AsyncSession, actor_names: list[str]) -> list[str]:
     """Distinct inboxes reaching every accepted follower of these actors (shared first)."""
     rows = await session.execute(
@@ -112,14 +119,6 @@ async def mark_following(session: AsyncSession, following: Following, state: str
 
 async def following_list(session: AsyncSession) -> list[Following]:
     return list(await session.scalars(select(Following).order_by(Following.id)))
-
-
-async def is_followed(session: AsyncSession, remote_actor_uri: str) -> bool:
-    """True when our territory actor follows this actor and was accepted."""
-    state = await session.scalar(
-        select(Following.state).where(Following.remote_actor_uri == remote_actor_uri)
-    )
-    return state == "accepted"
 
 
 async def remove_following(session: AsyncSession, remote_actor_uri: str) -> Following | None:

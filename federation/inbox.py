@@ -206,9 +206,7 @@ class InboxProcessor:
                 raise Refused("on ne peut annuler que son propre abonnement")
             target = ref(inner.get("object")) if isinstance(inner, dict) else ""
             removed = 0
-            for follower in await follows.followers_of(session, None, state=None):
-                if follower.remote_actor_uri != actor:
-                    continue
+            for follower in await follows.follows_by(session, actor):
                 if (target and self.urls.actor(follower.actor_name) == target) or (
                     ref(inner) and follower.follow_activity_id == ref(inner)
                 ):
@@ -328,12 +326,11 @@ class InboxProcessor:
         uri = ref(activity.get("object"))
         if uri == actor:
             removed = 0
-            for follower in await follows.followers_of(session, None, state=None):
-                if follower.remote_actor_uri == actor:
-                    await follows.remove_follower(
-                        session, actor_name=follower.actor_name, remote_actor_uri=actor
-                    )
-                    removed += 1
+            for follower in await follows.follows_by(session, actor):
+                await follows.remove_follower(
+                    session, actor_name=follower.actor_name, remote_actor_uri=actor
+                )
+                removed += 1
             return f"acteur supprimé ({removed} abonnements retirés)"
         if host_of(uri) != host:
             raise Refused(f"l'objet {uri} n'est pas sur l'hôte de l'acteur ({host})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,27 +24,25 @@ def _str(value: object, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-async def store_item(
-    session: AsyncSession,
-    activity: dict,
-    body: str,
-    *,
-    key_owner: str,
-    recipient: str = "",
-) -> InboxItem:
-    """Keep a verified activity, raw, for the worker."""
-    item = InboxItem(
-        activity_id=_str(activity.get("id"), 500),
-        activity_type=_str(activity.get("type"), 40),
-        actor_uri=_str(activity.get("actor"), 500),
-        key_owner=key_owner[:500],
-        recipient=recipient[:120],
-        body=body,
-        state="pending",
-    )
-    session.add(item)
-    await session.flush()
-    return item
+def item_row(activity: dict, body: str, *, key_owner: str, recipient: str = "") -> dict:
+    """The columns of a verified activity's inbox item (for store_items)."""
+    return {
+        "activity_id": _str(activity.get("id"), 500),
+        "activity_type": _str(activity.get("type"), 40),
+        "actor_uri": _str(activity.get("actor"), 500),
+        "key_owner": key_owner[:500],
+        "recipient": recipient[:120],
+        "body": body,
+        "state": "pending",
+        "reason": "",
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+
+
+async def store_items(session: AsyncSession, rows: list[dict]) -> None:
+    """Insert several verified activities in one statement (the inbox's group commit)."""
+    await session.execute(insert(InboxItem), rows)
 
 
 async def record_refusal(

@@ -8,7 +8,6 @@ from sqlalchemy import delete, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import NotFound, ValidationError
-from directory.models import utcnow
 from federation.flow_models import TRUST_POLICIES, DomainBlock, RemoteInstance
 
 
@@ -81,10 +80,6 @@ async def get_or_create_instance(session: AsyncSession, host: str) -> RemoteInst
     return instance
 
 
-async def get_instance(session: AsyncSession, host: str) -> RemoteInstance | None:
-    return await session.scalar(select(RemoteInstance).where(RemoteInstance.host == host.lower()))
-
-
 async def set_trust(session: AsyncSession, host: str, trust: str) -> RemoteInstance:
     """Set an instance's trust policy: publish, hold or block."""
     if trust not in TRUST_POLICIES:
@@ -103,21 +98,6 @@ async def trust_of(session: AsyncSession, host: str) -> str:
 
 async def list_instances(session: AsyncSession) -> list[RemoteInstance]:
     return list(await session.scalars(select(RemoteInstance).order_by(RemoteInstance.host)))
-
-
-async def record_contact(
-    session: AsyncSession, host: str, *, error: str = "", at: datetime | None = None
-) -> None:
-    """Note a successful contact or an error with a remote instance."""
-    instance = await get_or_create_instance(session, host)
-    now = at or utcnow()
-    if error:
-        instance.last_error = error[:1000]
-        instance.last_error_at = now
-        instance.error_count += 1
-    else:
-        instance.last_contact_at = now
-    await session.flush()
 
 
 async def record_contacts(

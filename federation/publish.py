@@ -85,20 +85,29 @@ class Publisher:
         self.clock = clock
         self.urls = Urls.of(settings)
         self.territory = settings.territory_username
+        self._audiences: dict[tuple[str, ...], list[str]] = {}
+
+    async def _inboxes(self, session: AsyncSession, audience: list[str]) -> list[str]:
+        """Inboxes reaching these actors' followers (remembered for one batch)."""
+        key = tuple(sorted(audience))
+        if key not in self._audiences:
+            self._audiences[key] = await delivery_inboxes(session, list(key))
+        return self._audiences[key]
 
     async def _send(
         self,
         session: AsyncSession,
-        activity: dict[str, Any],
+        make: Callable[[], dict[str, Any]],
         actor_name: str,
         audience: list[str],
         object_uri: str,
     ) -> None:
-        inboxes = await delivery_inboxes(session, audience)
+        """Build the activity (only when someone will receive it) and enqueue it."""
+        inboxes = await self._inboxes(session, audience)
         if inboxes:
             await enqueue_activity(
                 session,
-                activity,
+                make(),
                 actor_name=actor_name,
                 inboxes=inboxes,
                 object_uri=object_uri,
@@ -108,27 +117,43 @@ class Publisher:
     async def _announce(
         self, session: AsyncSession, actor_name: str, uri: str, extra: dict[str, Any]
     ) -> None:
-        activity = render.announce(
-            render.new_activity_id(self.urls),
-            self.urls.actor(actor_name),
-            uri,
-            followers=self.urls.followers(actor_name),
-            published=self.clock(),
-        )
-        activity.update(extra)
-        await self._send(session, activity, actor_name, [actor_name], uri)
+        def make() -> dict[str, Any]:
+            activity = render.announce(
+                render.new_activity_id(self.urls),
+                self.urls.actor(actor_name),
+                uri,
+                followers=self.urls.followers(actor_name),
+                published=self.clock(),
+            )
+            return {**activity, **extra}
+
+        await self._send(session, make, actor_name, [actor_name], uri)
 
     async def _undo_announce(self, session: AsyncSession, actor_name: str, uri: str) -> None:
-        announce = render.announce(
-            render.new_activity_id(self.urls),
-            self.urls.actor(actor_name),
-            uri,
-            followers=self.urls.followers(actor_name),
-        )
-        activity = render.undo(
-            render.new_activity_id(self.urls), self.urls.actor(actor_name), announce
-        )
-        await self._send(session, activity, actor_name, [actor_name], uri)
+        def make() -> dict[str, Any]:
+            announce = render.announce(
+                render.new_activity_id(self.urls),
+                self.urls.actor(actor_name),
+                uri,
+                followers=self.urls.followers(actor_name),
+            )
+            return render.undo(
+                render.new_activity_id(self.urls), self.urls.actor(actor_name), announce
+            )
+
+        await self._send(session, make, actor_name, [actor_name], uri)
+
+    async def _delete(self, session: AsyncSession, uri: str, audience: list[str]) -> None:
+        def make() -> dict[str, Any]:
+            return render.delete(
+                render.new_activity_id(self.urls),
+                self.urls.actor(self.territory),
+                uri,
+                followers=self.urls.followers(self.territory),
+                deleted=self.clock(),
+            )
+
+        await self._send(session, make, self.territory, audience, uri)
 
     async def _local(
         self, session: AsyncSession, initiative: Initiative | None, obj: FederatedObject | None
@@ -136,40 +161,47 @@ class Publisher:
         territory = self.urls.actor(self.territory)
         if initiative is None or initiative.moderation_state != "published":
             assert obj is not None
-            activity = render.delete(
-                render.new_activity_id(self.urls),
-                territory,
-                obj.object_uri,
-                followers=self.urls.followers(self.territory),
-                deleted=self.clock(),
-            )
-            await self._send(
-                session, activity, self.territory, [self.territory, *obj.themes], obj.object_uri
-            )
+
+            await self._delete(session, obj.object_uri, [self.territory, *obj.themes])
             obj.state = "deleted"
             if initiative is not None:
                 obj.updated_at = initiative.updated_at
             return obj
+        uri = self.urls.initiative_uri(initiative)
         relations = list(
             await session.scalars(select(Relation).where(Relation.initiative_id == initiative.id))
         )
-        page = render.render_initiative(initiative, self.urls, self.settings, relations=relations)
+
+        def page() -> dict[str, Any]:
+            return render.render_initiative(
+                initiative, self.urls, self.settings, relations=relations
+            )
+
         themes = _core_slugs(initiative)
+        if obj is not None and obj.object_uri != uri:
+            # Its slug (so its id) changed: the old id is gone, the new one is created.
+            if obj.state == "published":
+                await self._delete(session, obj.object_uri, [self.territory, *obj.themes])
+            obj.object_uri, obj.state, obj.themes = uri, "deleted", []
         if obj is None or obj.state != "published":
-            activity = render.create(render.new_activity_id(self.urls), territory, page)
-            await self._send(session, activity, self.territory, [self.territory], page["id"])
+
+            def create() -> dict[str, Any]:
+                return render.create(render.new_activity_id(self.urls), territory, page())
+
+            await self._send(session, create, self.territory, [self.territory], uri)
             announced: list[str] = []
         else:
-            activity = render.update(render.new_activity_id(self.urls), territory, page)
-            await self._send(
-                session, activity, self.territory, [self.territory, *obj.themes], page["id"]
-            )
+
+            def update() -> dict[str, Any]:
+                return render.update(render.new_activity_id(self.urls), territory, page())
+
+            await self._send(session, update, self.territory, [self.territory, *obj.themes], uri)
             announced = list(obj.themes)
         for slug in themes:
             if slug not in announced:
-                await self._announce(session, slug, page["id"], {})
+                await self._announce(session, slug, uri, {})
         if obj is None:
-            obj = FederatedObject(object_uri=page["id"], initiative_id=initiative.id, is_local=True)
+            obj = FederatedObject(object_uri=uri, initiative_id=initiative.id, is_local=True)
             session.add(obj)
         obj.state = "published"
         obj.themes = sorted(set(announced) | set(themes))
@@ -205,6 +237,7 @@ class Publisher:
 
     async def run_once(self, session: AsyncSession) -> int:
         """Enqueue what one batch of changes calls for; the number of initiatives handled."""
+        self._audiences = {}
         pairs = await changed_initiatives(session)
         for initiative, obj in pairs:
             is_local = initiative.is_local if initiative is not None else obj.is_local

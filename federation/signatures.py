@@ -108,6 +108,17 @@ def sign_request(
     }
 
 
+def signature_key_id(headers: Mapping[str, str]) -> str | None:
+    """The keyId a draft-cavage Signature header names (to refuse blocked hosts early)."""
+    value = {k.lower(): v for k, v in headers.items()}.get("signature")
+    if not value or "signature-input" in {k.lower() for k in headers}:
+        return None
+    try:
+        return _parse_signature(value).key_id
+    except SignatureError:
+        return None
+
+
 def _parse_date(value: str) -> datetime:
     try:
         moment = parsedate_to_datetime(value)

@@ -20,17 +20,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from directory.db import Database
-from directory.initiatives import get_by_uri
 from directory.models import Initiative, Theme
-from federation import collections, render
+from federation import collections, instances, render
 from federation.fetch import Fetcher
 from federation.http import AiohttpClient, HttpClient
 from federation.icon import actor_icon_png
 from federation.keys import get_or_create_actor, instance_actor, signing_key
 from federation.models import INSTANCE, TERRITORY, THEME, LocalActor
 from federation.remote import key_resolver
-from federation.signatures import SignatureError, Verified, verify_request
-from federation.urls import INSTANCE_ACTOR, Urls
+from federation.signatures import SignatureError, Verified, signature_key_id, verify_request
+from federation.urls import INSTANCE_ACTOR, Urls, host_of
 from web.settings import Settings
 
 AS_PROFILE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -55,12 +54,21 @@ def http_client(app: Starlette) -> HttpClient:
 
 
 async def instance_fetcher(app: Starlette, session: AsyncSession) -> Fetcher:
-    """A Fetcher signing with the instance actor's key."""
+    """The Fetcher signing with the instance actor's key, made once per process (loading
+    an RSA private key costs ~0.2 s: not something to do per request)."""
+    fetcher = getattr(app.state, "instance_fetcher", None)
+    if fetcher is not None:
+        return fetcher
     settings: Settings = app.state.settings
-    actor = await instance_actor(session, settings)
+    # Its own committed transaction: the cached key must be the one stored, even if the
+    # caller's unit of work is rolled back.
+    async with app.state.db.session() as own:
+        actor = await instance_actor(own, settings)
     resolve = getattr(app.state, "resolve_host", None)
     kwargs = {"resolve": resolve} if resolve is not None else {}
-    return Fetcher(http_client(app), settings, signing_key(actor, Urls.of(settings)), **kwargs)
+    fetcher = Fetcher(http_client(app), settings, signing_key(actor, Urls.of(settings)), **kwargs)
+    app.state.instance_fetcher = fetcher
+    return fetcher
 
 
 async def verify_signed_request(
@@ -143,16 +151,22 @@ def _db(request: Request) -> Database:
 
 
 async def _authorize(request: Request, session: AsyncSession, *, required: bool) -> Response | None:
-    """None when the request may proceed; a 401 when its signature is missing or bad."""
+    """None when the request may proceed; a 401 when its signature is missing or bad, a 403
+    when it comes from a blocked domain."""
     settings = _settings(request)
     if not settings.authorized_fetch:
         return None
     if not required and "signature" not in request.headers:
         return None
+    key_id = signature_key_id(request.headers)
+    if key_id and await instances.is_blocked(session, host_of(key_id)):
+        return _problem(403, "ce domaine est bloqué par cette instance")
     try:
-        await verify_signed_request(request, session)
+        verified = await verify_signed_request(request, session)
     except SignatureError as exc:
         return _problem(401, exc.reason)
+    if await instances.is_blocked(session, host_of(verified.owner)):
+        return _problem(403, "ce domaine est bloqué par cette instance")
     return None
 
 
@@ -505,7 +519,7 @@ async def activitypub_response(request: Request, initiative: Initiative) -> Resp
     """The AS2 form of one of our initiatives when the Accept header asks for it, else None.
 
     The public pages' HTML route calls this first. Remote initiatives are not re-served as
-    ours (404 here: their id lives on their origin); withdrawn ones leave a Tombstone (410);
+    ours (a redirect to their id on their origin); withdrawn ones leave a Tombstone (410);
     unpublished ones do not exist for the outside (404).
     """
     if not wants_activitypub(request):
@@ -513,6 +527,9 @@ async def activitypub_response(request: Request, initiative: Initiative) -> Resp
     settings = _settings(request)
     urls = Urls.of(settings)
     if not initiative.is_local:
+        # Not ours to serve: send the client to the origin, which speaks for it.
+        if initiative.uri and initiative.uri.startswith(("https://", "http://")):
+            return RedirectResponse(initiative.uri, status_code=302)
         return _problem(404, "cette initiative est publiée par une autre instance")
     async with _db(request).session() as session:
         denied = await _authorize(request, session, required=True)
@@ -543,10 +560,8 @@ async def initiative_as2(request: Request) -> Response:
     """Stand-in for the public pages' `/initiatives/{slug}`: AS2 only, 406 for browsers."""
     if not wants_activitypub(request):
         return _problem(406, "cette adresse sert ici uniquement du JSON ActivityPub")
-    settings = _settings(request)
-    uri = Urls.of(settings).initiative(request.path_params["slug"])
     async with _db(request).session() as session:
-        initiative = await _local_initiative(session, request.path_params["slug"], uri)
+        initiative = await _initiative_by_slug(session, request.path_params["slug"])
     if initiative is None:
         return _problem(404, "initiative inconnue")
     response = await activitypub_response(request, initiative)
@@ -554,13 +569,10 @@ async def initiative_as2(request: Request) -> Response:
     return response
 
 
-async def _local_initiative(session: AsyncSession, slug: str, uri: str) -> Initiative | None:
-    found = (
-        await session.execute(
-            select(Initiative).where(Initiative.slug == slug, Initiative.origin.is_(None))
-        )
+async def _initiative_by_slug(session: AsyncSession, slug: str) -> Initiative | None:
+    return (
+        await session.execute(select(Initiative).where(Initiative.slug == slug))
     ).scalar_one_or_none()
-    return found or await get_by_uri(session, uri)
 
 
 def _pages_serve_initiatives() -> bool:

@@ -9,6 +9,7 @@ from directory import antispam, people
 from directory.errors import Conflict, ValidationError
 from web import forms
 from web.contribute import check_antispam, client_ip, rate_limited, too_many
+from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
 
@@ -71,7 +72,11 @@ async def sign_in(page_: Page) -> Response:
     await antispam.clear(page_.session, account_key)
     forms.rotate_session(request)
     request.session["person_id"] = person.id
-    flash(request, f"Bonjour {person.display_name or person.email} : vous êtes connecté·e.")
+    flash(
+        request,
+        _("Bonjour %(name)s : vous êtes connecté·e.")
+        % {"name": person.display_name or person.email},
+    )
     return see_other(safe_next(target, landing(person.role)))
 
 
@@ -82,7 +87,7 @@ async def sign_out(page_: Page) -> Response:
         return await render(page_, "admin/logout.html", {})
     await forms.read_form(request)
     forms.rotate_session(request)
-    flash(request, "Vous êtes déconnecté·e.")
+    flash(request, _("Vous êtes déconnecté·e."))
     return see_other("/")
 
 
@@ -128,7 +133,7 @@ async def sign_up(page_: Page) -> Response:
         else:
             forms.rotate_session(request)
             request.session["person_id"] = person.id
-            flash(request, "Votre compte est créé : vous êtes connecté·e.")
+            flash(request, _("Votre compte est créé : vous êtes connecté·e."))
             return see_other("/mes-propositions")
     return await render(
         page_, "admin/signup.html", {"values": values, "errors": errors}, status_code=status

@@ -9,6 +9,7 @@ from directory.errors import NotFound, ValidationError
 from federation import instances, overview
 from federation.flow_models import TRUST_POLICIES
 from web import forms
+from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
 
@@ -40,7 +41,10 @@ async def federation(page_: Page) -> Response:
         if action == "trust":
             trust = forms.text(form, "trust")
             await instances.set_trust(page_.session, host, trust)
-            message = f"{host} : politique « {trust} » enregistrée."
+            message = _("%(host)s : politique « %(trust)s » enregistrée.") % {
+                "host": host,
+                "trust": trust,
+            }
         elif action == "block":
             if len(values["reason"]) > 1000:
                 raise ValidationError({"reason": "trop long (maximum 1000 caractères)"})
@@ -49,10 +53,10 @@ async def federation(page_: Page) -> Response:
             block = await instances.block_domain(
                 page_.session, values["domain"], values["reason"].strip()
             )
-            message = f"{block.domain} et ses sous-domaines sont bloqués."
+            message = _("%(domain)s et ses sous-domaines sont bloqués.") % {"domain": block.domain}
         elif action == "unblock":
             await instances.unblock_domain(page_.session, forms.text(form, "domain"))
-            message = f"{forms.text(form, 'domain')} n'est plus bloqué."
+            message = _("%(domain)s n'est plus bloqué.") % {"domain": forms.text(form, "domain")}
         else:
             raise ValidationError({"action": "action inconnue"})
     except (ValidationError, NotFound) as exc:

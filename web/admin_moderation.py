@@ -14,27 +14,49 @@ from directory.initiatives import field_values
 from directory.models import Initiative
 from web import forms
 from web.contribute import _current_values, form_context, place_commune
+from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
 
-async def duplicate_candidates(page_: Page, initiative: Initiative) -> list[Any] | None:
-    """Slot for the duplicates work (imports branch): `directory.duplicates.candidates`.
+async def duplicate_candidates(page_: Page, initiative: Initiative) -> list[tuple] | None:
+    """The duplicates slot, filled by directory/imports/duplicates.py (imports branch).
 
-    Returns None while that module is absent, so the page says duplicates are not checked
-    rather than pretending there are none.
+    Returns (other initiative, candidate) pairs, or None while that module is absent, so
+    the page says duplicates are not checked rather than pretending there are none.
     """
     try:
-        module = importlib.import_module("directory.duplicates")
+        module = importlib.import_module("directory.imports.duplicates")
     except ModuleNotFoundError:
         return None
-    find = getattr(module, "candidates", None)
-    return None if find is None else list(await find(page_.session, initiative))
+    found = await module.candidates_for(page_.session, [initiative.id])
+    pairs = []
+    for candidate in found:
+        other_id = (
+            candidate.second_id if candidate.first_id == initiative.id else candidate.first_id
+        )
+        other = await page_.session.get(Initiative, other_id)
+        if other is not None:
+            pairs.append((other, candidate))
+    return pairs
+
+
+QUEUE_PAGE = 50
 
 
 @page(role="moderator")
 async def queue(page_: Page) -> Response:
-    items = await moderation.queue(page_.session)
-    return await render(page_, "admin/queue.html", {"items": items})
+    raw = page_.request.query_params.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    total = await moderation.pending_count(page_.session)
+    items = await moderation.queue(
+        page_.session, limit=QUEUE_PAGE, offset=(number - 1) * QUEUE_PAGE
+    )
+    pages = max(1, -(-total // QUEUE_PAGE))
+    return await render(
+        page_,
+        "admin/queue.html",
+        {"items": items, "total": total, "number": number, "pages": pages},
+    )
 
 
 def _edit_values(page_: Page, initiative: Initiative, proposed: dict[str, Any]) -> dict:
@@ -106,8 +128,12 @@ async def proposal(page_: Page) -> Response:
         else:
             errors = {"_": "Action inconnue : choisissez publier, refuser ou modifier."}
         if not errors:
-            verb = "refusée" if action == "reject" else "publiée"
-            flash(request, f"« {initiative.name} » : proposition {verb}.")
+            done = (
+                _("« %(name)s » : proposition refusée.")
+                if action == "reject"
+                else _("« %(name)s » : proposition publiée.")
+            )
+            flash(request, done % {"name": initiative.name})
             return see_other("/moderation")
         status = 409 if "_" in errors and len(errors) == 1 else 422
         initiative = await initiatives.get_initiative(page_.session, initiative_id)
@@ -168,8 +194,12 @@ async def correction(page_: Page) -> Response:
                 ),
             )
         if not errors:
-            verb = "refusée" if action == "reject" else "appliquée"
-            flash(request, f"« {initiative.name} » : correction {verb}.")
+            done = (
+                _("« %(name)s » : correction refusée.")
+                if action == "reject"
+                else _("« %(name)s » : correction appliquée.")
+            )
+            flash(request, done % {"name": initiative.name})
             return see_other("/moderation")
         status = 409 if "_" in errors and len(errors) == 1 else 422
         correction_ = await initiatives.get_correction(page_.session, correction_id)

@@ -11,7 +11,8 @@ from starlette.routing import BaseRoute, Route
 from directory import accounts, instance, people, territory
 from directory.errors import Conflict, ValidationError
 from directory.vocabulary import ROLES, TERRITORY_KINDS
-from web import forms
+from web import forms, i18n
+from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
 COMMUNES_CSV_LIMIT = 5_000_000
@@ -38,7 +39,7 @@ async def _people_page(
         {
             "people": await accounts.list_people(page_.session),
             "roles": ROLES,
-            "role_options": [(r.slug, r.label_fr) for r in ROLES],
+            "role_options": [(r.slug, r.label(i18n.current_language())) for r in ROLES],
             "values": values,
             "errors": errors,
         },
@@ -80,7 +81,7 @@ async def people_list(page_: Page) -> Response:
             await page_.rollback()
             errors = {exc.field or "email": str(exc)}
         else:
-            flash(request, f"Compte créé pour {person.email}.")
+            flash(request, _("Compte créé pour %(email)s.") % {"email": person.email})
             return see_other("/admin/comptes")
     return await _people_page(page_, values, errors, 422)
 
@@ -95,14 +96,17 @@ async def person_update(page_: Page) -> Response:
     try:
         if action == "role":
             await accounts.set_role(page_.session, person, forms.text(form, "role"))
-            message = f"{person.email} : rôle changé."
+            message = _("%(email)s : rôle changé.") % {"email": person.email}
         elif action in ("deactivate", "activate"):
             if action == "deactivate" and page_.person and person.id == page_.person.id:
                 raise Conflict("vous ne pouvez pas désactiver votre propre compte", "active")
             await accounts.set_active(page_.session, person, action == "activate")
-            message = (
-                f"{person.email} : compte {'réactivé' if action == 'activate' else 'désactivé'}."
+            done = (
+                _("%(email)s : compte réactivé.")
+                if action == "activate"
+                else _("%(email)s : compte désactivé.")
             )
+            message = done % {"email": person.email}
         else:
             raise ValidationError({"action": "action inconnue"})
     except (ValidationError, Conflict) as exc:
@@ -125,7 +129,7 @@ async def _settings_page(
         {
             "values": values,
             "errors": errors,
-            "kind_options": [(k.slug, k.label_fr) for k in TERRITORY_KINDS],
+            "kind_options": [(k.slug, k.label(i18n.current_language())) for k in TERRITORY_KINDS],
             "defaults": {
                 "site_name": settings.territory_name,
                 "licence": settings.licence,
@@ -192,8 +196,10 @@ async def settings_page(page_: Page) -> Response:
             await page_.rollback()
             errors = {f"territory_{k}": v for k, v in exc.errors.items()}
         else:
-            note = f" {len(rows)} communes importées." if rows else ""
-            flash(request, "Réglages enregistrés." + note)
+            done = _("Réglages enregistrés.")
+            if rows:
+                done += " " + _("%(count)d communes importées.") % {"count": len(rows)}
+            flash(request, done)
             return see_other("/admin/parametres")
     return await _settings_page(page_, values, errors, 422)
 

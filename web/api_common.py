@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from starlette.routing import Route
 
 from directory import initiatives
 from directory.db import Database
-from directory.errors import NotFound, ValidationError
+from directory.errors import Conflict, NotFound, ValidationError
 from directory.models import Initiative, Person
 from directory.records import moderation_record, public_record
 from directory.vocabulary import role_at_least
@@ -118,11 +119,23 @@ def require_moderator(person: Person | None) -> Person:
 
 def resource(path: str, **handlers: Endpoint) -> Route:
     """One route per path with a handler per method, so that 405 answers list every
-    allowed method in `Allow` (two routes on one path would each claim only theirs)."""
+    allowed method in `Allow` (two routes on one path would each claim only theirs).
+    GET answers may be read by scripts of any site (CORS)."""
 
     async def dispatch(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
-        return await handlers[method](request)
+        try:
+            response = await handlers[method](request)
+        except IntegrityError:
+            # Two writes raced past the domain's checks (same slug at the same instant);
+            # the unit of work was rolled back, so the client may simply try again.
+            raise Conflict("écriture concurrente sur la même donnée ; réessayez") from None
+        if method == "GET":
+            # Open data: any site's scripts may read. With "*" browsers never send cookies
+            # nor expose credentialed answers, and without a preflight handler no script
+            # elsewhere can send a token or write: nothing private is reachable this way.
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
     dispatch.__doc__ = " / ".join(f"{m}: {h.__doc__ or ''}" for m, h in handlers.items())
     return Route(path, dispatch, methods=list(handlers))

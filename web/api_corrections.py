@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from directory import initiatives
 from directory.models import Initiative
@@ -19,6 +19,7 @@ from web.api_common import (
     record_for,
     refuse_unknown,
     require_moderator,
+    resource,
     settings_of,
     take_text,
 )
@@ -73,6 +74,6 @@ async def decide_correction(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route(f"{PREFIX}/corrections", list_corrections, methods=["GET"]),
-        Route(f"{PREFIX}/corrections/{{id:int}}/decision", decide_correction, methods=["POST"]),
+        resource(f"{PREFIX}/corrections", GET=list_corrections),
+        resource(f"{PREFIX}/corrections/{{id:int}}/decision", POST=decide_correction),
     ]

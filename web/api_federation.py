@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,15 +26,16 @@ def _iso(moment: Any) -> str | None:
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    """The JSON object sent (400 when unreadable, 413 when too large, as the rest of the API)."""
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise ValidationError({"_": f"corps trop volumineux (maximum {MAX_BODY} octets)"})
+        raise HTTPException(413, f"corps trop volumineux (maximum {MAX_BODY} octets)")
     try:
         data = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as exc:
-        raise ValidationError({"_": f"JSON invalide : {exc}"}) from exc
+        raise HTTPException(400, f"JSON invalide : {exc}") from exc
     if not isinstance(data, dict):
-        raise ValidationError({"_": "un objet JSON est attendu"})
+        raise HTTPException(400, "un objet JSON est attendu")
     return data
 
 
@@ -172,3 +174,129 @@ def routes() -> list[BaseRoute]:
         Route(f"{PREFIX}/inbox", inbox_items, methods=["GET"]),
         Route(f"{PREFIX}/deliveries", delivery_counts, methods=["GET"]),
     ]
+
+
+# The OpenAPI description of these routes (web/api_openapi.py merges it into /api/v1's).
+
+
+def _error(code: int) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{code}"}
+
+
+def _ok(description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ITEMS = {"items": {"type": "array", "items": {"type": "object"}}}
+_ADMIN = [{"bearer": []}, {"session": []}]
+_DENIED = {"401": _error(401), "403": _error(403)}
+_HOST = {"name": "host", "in": "path", "required": True, "schema": {"type": "string"}}
+_DOMAIN = {"name": "domain", "in": "path", "required": True, "schema": {"type": "string"}}
+_TRUST = {"type": "string", "enum": list(TRUST_POLICIES)}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/federation/instances": {
+        "get": {
+            "summary": "Instances connues : politique de confiance, abonnements, erreurs (admin)",
+            "responses": {"200": _ok("Instances", _ITEMS), **_DENIED},
+            "security": _ADMIN,
+        }
+    },
+    "/federation/instances/{host}/trust": {
+        "parameters": [_HOST],
+        "put": {
+            "summary": "Politique de confiance d'une instance : publish, hold ou block (admin)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"trust": _TRUST},
+                            "required": ["trust"],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _ok("Politique enregistrée", {"host": {"type": "string"}, "trust": _TRUST}),
+                "400": _error(400),
+                "413": _error(413),
+                "422": _error(422),
+                **_DENIED,
+            },
+            "security": _ADMIN,
+        },
+    },
+    "/federation/blocks": {
+        "get": {
+            "summary": "Domaines bloqués (admin)",
+            "responses": {"200": _ok("Domaines bloqués", _ITEMS), **_DENIED},
+            "security": _ADMIN,
+        },
+        "post": {
+            "summary": "Bloquer un domaine et ses sous-domaines (admin)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "domain": {"type": "string"},
+                                "reason": {"type": "string", "maxLength": 1000},
+                            },
+                            "required": ["domain"],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _ok("Bloqué", {"domain": {"type": "string"}, "reason": {"type": "string"}}),
+                "400": _error(400),
+                "413": _error(413),
+                "422": _error(422),
+                **_DENIED,
+            },
+            "security": _ADMIN,
+        },
+    },
+    "/federation/blocks/{domain}": {
+        "parameters": [_DOMAIN],
+        "delete": {
+            "summary": "Débloquer un domaine (admin)",
+            "responses": {"204": {"description": "Débloqué"}, "404": _error(404), **_DENIED},
+            "security": _ADMIN,
+        },
+    },
+    "/federation/inbox": {
+        "get": {
+            "summary": "Activités reçues et leur sort (traitées, ignorées, refusées…) (admin)",
+            "parameters": [
+                {
+                    "name": "state",
+                    "in": "query",
+                    "required": False,
+                    "schema": {
+                        "type": "string",
+                        "enum": ["pending", "done", "ignored", "refused", "failed"],
+                    },
+                }
+            ],
+            "responses": {
+                "200": _ok("Activités", {"counts": {"type": "object"}, **_ITEMS}),
+                "422": _error(422),
+                **_DENIED,
+            },
+            "security": _ADMIN,
+        }
+    },
+    "/federation/deliveries": {
+        "get": {
+            "summary": "Livraisons par état (admin)",
+            "responses": {"200": _ok("Compteurs", {"deliveries": {"type": "object"}}), **_DENIED},
+            "security": _ADMIN,
+        }
+    },
+}

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from directory import initiatives, people, search
 from directory.errors import Conflict, NotEditable, ValidationError
@@ -214,6 +214,6 @@ def routes() -> list[BaseRoute]:
     return [
         resource(base, GET=list_initiatives, POST=create_initiative),
         resource(base + "/{slug}", GET=get_initiative, PATCH=update_initiative),
-        Route(base + "/{slug}/moderation", moderate_initiative, methods=["POST"]),
-        Route(base + "/{slug}/history", initiative_history, methods=["GET"]),
+        resource(base + "/{slug}/moderation", POST=moderate_initiative),
+        resource(base + "/{slug}/history", GET=initiative_history),
     ]

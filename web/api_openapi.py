@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from directory import themes
 from directory.search import MAX_PER_PAGE, SORTS
@@ -21,7 +21,8 @@ from directory.vocabulary import (
     NEED_SLUGS,
     STATUS_SLUGS,
 )
-from web.api_common import JSON, PREFIX, db_of, settings_of
+from web import api_federation
+from web.api_common import JSON, PREFIX, db_of, resource, settings_of
 
 Schema = dict[str, Any]
 
@@ -659,6 +660,120 @@ PATHS: dict[str, Schema] = {
             security=[{}],
         )
     },
+    **api_federation.OPENAPI_PATHS,
+}
+
+
+# /api/v1/federation (web/api_federation.py, admins): described here so that the API has
+# one document; shapes kept open (additional properties) as that module owns them.
+FEDERATION_PATHS: dict[str, Schema] = {
+    "/federation/instances": {
+        "get": _op(
+            "Instances connues : confiance, abonnements, dernier contact, erreurs (admin)",
+            {
+                "200": {
+                    "description": "Instances",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"items": {"type": "array"}},
+                                "required": ["items"],
+                            }
+                        }
+                    },
+                },
+                **_errors(401, 403),
+            },
+            security=AUTH,
+        )
+    },
+    "/federation/instances/{host}/trust": {
+        "parameters": [
+            {"name": "host", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "put": _op(
+            "Politique de confiance d'une instance : publish, hold ou block (admin)",
+            {
+                "200": {"description": "Nouvelle politique", "content": {"application/json": {}}},
+                **_errors(400, 401, 403, 404, 422),
+            },
+            requestBody={
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": obj({"trust": {"enum": ["publish", "hold", "block"]}})
+                    }
+                },
+            },
+            security=AUTH,
+        ),
+    },
+    "/federation/blocks": {
+        "get": _op(
+            "Domaines bloqués (admin)",
+            {
+                "200": {"description": "Domaines", "content": {"application/json": {}}},
+                **_errors(401, 403),
+            },
+            security=AUTH,
+        ),
+        "post": _op(
+            "Bloquer un domaine et ses sous-domaines (admin)",
+            {
+                "201": {"description": "Bloqué", "content": {"application/json": {}}},
+                **_errors(400, 401, 403, 409, 422),
+            },
+            requestBody={
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": obj(
+                            {"domain": string(), "reason": string(1000)}, required=["domain"]
+                        )
+                    }
+                },
+            },
+            security=AUTH,
+        ),
+    },
+    "/federation/blocks/{domain}": {
+        "parameters": [
+            {"name": "domain", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "delete": _op(
+            "Débloquer un domaine (admin)",
+            {"204": {"description": "Débloqué"}, **_errors(401, 403, 404)},
+            security=AUTH,
+        ),
+    },
+    "/federation/inbox": {
+        "get": _op(
+            "Dernières activités reçues, avec la raison d'un refus (admin)",
+            {
+                "200": {"description": "Activités", "content": {"application/json": {}}},
+                **_errors(401, 403, 422),
+            },
+            parameters=[
+                _param(
+                    "state",
+                    "état",
+                    {"enum": ["pending", "done", "ignored", "refused", "failed"]},
+                )
+            ],
+            security=AUTH,
+        )
+    },
+    "/federation/deliveries": {
+        "get": _op(
+            "Livraisons sortantes par état (admin)",
+            {
+                "200": {"description": "Comptes", "content": {"application/json": {}}},
+                **_errors(401, 403),
+            },
+            security=AUTH,
+        )
+    },
 }
 
 
@@ -676,7 +791,7 @@ def document(base_url: str, theme_slugs: list[str] | None = None) -> Schema:
             ),
         },
         "servers": [{"url": f"{base_url.rstrip('/')}{PREFIX}"}],
-        "paths": PATHS,
+        "paths": PATHS | FEDERATION_PATHS,
         "components": {
             "schemas": schemas(theme_slugs),
             "parameters": parameters(theme_slugs),
@@ -696,4 +811,4 @@ async def openapi(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
+    return [resource(f"{PREFIX}/openapi.json", GET=openapi)]

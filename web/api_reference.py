@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from directory import territory, themes
 from directory.records import theme_record
 from directory.vocabulary import ACTOR_KINDS, MODERATION_STATES, NEEDS, STATUSES, Term
-from web.api_common import JSON, PREFIX, db_of
+from web.api_common import JSON, PREFIX, db_of, resource
 
 
 def _terms(terms: tuple[Term, ...]) -> list[dict]:
@@ -71,7 +71,7 @@ async def vocabulary(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route(f"{PREFIX}/themes", list_themes, methods=["GET"]),
-        Route(f"{PREFIX}/communes", list_communes, methods=["GET"]),
-        Route(f"{PREFIX}/vocabulary", vocabulary, methods=["GET"]),
+        resource(f"{PREFIX}/themes", GET=list_themes),
+        resource(f"{PREFIX}/communes", GET=list_communes),
+        resource(f"{PREFIX}/vocabulary", GET=vocabulary),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from directory import people
 from directory.models import ApiToken
@@ -132,5 +132,5 @@ def routes() -> list[BaseRoute]:
         resource(
             f"{PREFIX}/tokens", POST=create_token, GET=list_tokens, DELETE=revoke_current_token
         ),
-        Route(f"{PREFIX}/tokens/{{id:int}}", revoke_token, methods=["DELETE"]),
+        resource(f"{PREFIX}/tokens/{{id:int}}", DELETE=revoke_token),
     ]

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from directory.db import Database
-from web import errors
+from web import errors, forms
 from web.settings import Settings
 
 log = logging.getLogger("maillage.web")
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             *(r for name in ROUTE_MODULES for r in importlib.import_module(name).routes()),
         ],
         middleware=[
+            Middleware(forms.SameOriginForms, base_url=settings.base_url),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,

@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     "web.commands.core",  # demo, serve, migrate, createadmin, territory
     "web.commands.federation",  # worker, follow, unfollow, followers, following, ...
     "web.commands.imports",  # import gogocarto|csv|geojson, export ...
+    "web.commands.privacy",  # privacy export|erase|purge (RGPD)
 )
 
 

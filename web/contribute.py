@@ -7,19 +7,23 @@ URLs (French, stable): /proposer, /proposer/communes (JSON address search),
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from directory import antispam, contributions, initiatives, places, territory, themes
-from directory.errors import NotEditable, ValidationError
+from directory import antispam, contributions, initiatives, instance, places, privacy, themes
+from directory.errors import NotEditable, NotFound, ValidationError
 from directory.initiatives import field_values
 from directory.models import Correction, Initiative
 from directory.validation import clean_initiative
 from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
 from web import forms, i18n
+from web.i18n import gettext as _
 from web.ui import Page, flash, page, refusal, render, see_other
 
 REQUIRED = {"summary": "obligatoire : une phrase qui dit ce que fait l'initiative"}
@@ -51,14 +55,14 @@ async def form_context(page_: Page, values: dict[str, Any], errors: dict[str, st
 async def map_center(page_: Page, values: dict[str, Any]) -> tuple[float, float, int]:
     """Where the pin map opens: the given position, else the territory, else France."""
     try:
-        return float(values["latitude"]), float(values["longitude"]), 16
+        lat, lon = float(values["latitude"]), float(values["longitude"])
     except (KeyError, TypeError, ValueError):
-        pass
-    area = await territory.get_territory(page_.session)
-    if area is not None and area.min_lat is not None and area.max_lat is not None:
-        lat = (area.min_lat + area.max_lat) / 2
-        lon = (area.min_lon + area.max_lon) / 2  # type: ignore[operator]
-        return lat, lon, 9
+        lat = lon = math.nan
+    if math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180:
+        return lat, lon, 16
+    bounds = await places.communes_bounds(page_.session)
+    if bounds is not None:
+        return (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 9
     return 46.6, 2.4, 5
 
 
@@ -116,9 +120,9 @@ async def check_initiative(
         clean_initiative(data, theme_slugs=await themes.all_slugs(page_.session), partial=partial)
     except ValidationError as exc:
         errors.update(exc.errors)
-    for field, reason in REQUIRED.items():
-        if not str(data.get(field) or "").strip():
-            errors.setdefault(field, reason)
+    for name, reason in REQUIRED.items():
+        if not str(data.get(name) or "").strip():
+            errors.setdefault(name, reason)
     if not data.get("themes"):
         errors.setdefault("themes", "choisissez au moins un thème")
     return errors
@@ -138,49 +142,78 @@ def too_many(verdict: antispam.Verdict) -> str:
     )
 
 
-@page()
-async def propose(page_: Page) -> Response:
-    request = page_.request
-    if request.method == "GET":
-        values = {"status": "active"}
-        return await render(page_, "contribute/propose.html", await form_context(page_, values, {}))
-    form = await forms.read_form(request)
+@dataclass
+class Submission:
+    """A posted initiative form, checked: what to store, what to show again, what is wrong."""
+
+    data: dict[str, Any]
+    values: dict[str, Any]
+    email: str = ""
+    message: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    candidates: list = field(default_factory=list)
+    status: int = 422
+
+
+async def read_submission(
+    page_: Page, action: str, limit: antispam.Limit, *, fill: Callable[[dict], bool]
+) -> Submission:
+    """Read and check a proposal or correction form: CSRF, anti-spam, commune, fields,
+    proposer, then (only when all is well) count it against the per-IP rate limit."""
+    form = await forms.read_form(page_.request)
     data = forms.initiative_data(form)
     email, message = forms.text(form, "proposer_email"), forms.text(form, "message")
     values = {**forms.initiative_values(data), "proposer_email": email, "message": message}
-    errors = await check_antispam(page_, form)
-    candidates: list = []
-    if not errors:
-        candidates = await place_commune(page_, data, errors)
-        errors = {**await check_initiative(page_, data), **errors}
+    sub = Submission(data, values, email, message, await check_antispam(page_, form))
+    if not sub.errors:
+        sub.candidates = await place_commune(page_, data, sub.errors, fill=fill(data))
+        sub.errors = {**await check_initiative(page_, data), **sub.errors}
         try:
-            email, message = contributions.clean_proposer(
+            sub.email, sub.message = contributions.clean_proposer(
                 email, message, signed_in=page_.person is not None
             )
         except ValidationError as exc:
-            errors.update(exc.errors)
-    status = 422
-    if not errors:
-        verdict = await rate_limited(page_, "propose", antispam.PROPOSALS_PER_IP)
+            sub.errors.update(exc.errors)
+    if not sub.errors:
+        verdict = await rate_limited(page_, action, limit)
         if not verdict.allowed:
-            errors, status = {"_": too_many(verdict)}, 429
-    if not errors:
+            sub.errors, sub.status = {"_": too_many(verdict)}, 429
+    # Show the commune as recognised (its canonical name, its code).
+    values.update({k: data[k] for k in ("city", "insee_code") if k in data})
+    return sub
+
+
+def submitted_redirect(page_: Page, submitted: contributions.Submitted, thanks: str) -> Response:
+    """Anonymous: the private status link; signed in: their proposals, with thanks."""
+    if submitted.token:
+        return see_other(f"/suivi/{submitted.token}?nouveau=1")
+    flash(page_.request, thanks)
+    return see_other("/mes-propositions")
+
+
+@page()
+async def propose(page_: Page) -> Response:
+    if page_.request.method == "GET":
+        context = await form_context(page_, {"status": "active"}, {})
+        return await render(page_, "contribute/propose.html", context)
+    sub = await read_submission(
+        page_, "propose", antispam.PROPOSALS_PER_IP, fill=lambda _data: True
+    )
+    if not sub.errors:
         try:
             submitted = await contributions.propose_initiative(
-                page_.session, data, author=page_.author, proposer_email=email
+                page_.session, sub.data, author=page_.author, proposer_email=sub.email
             )
         except ValidationError as exc:
             await page_.rollback()
-            errors = exc.errors
+            sub.errors = exc.errors
         else:
-            if submitted.token:
-                return see_other(f"/suivi/{submitted.token}?nouveau=1")
-            flash(request, "Merci ! Votre proposition est enregistrée ; elle sera relue.")
-            return see_other("/mes-propositions")
-    values.update({k: data[k] for k in ("city", "insee_code") if k in data})
-    context = await form_context(page_, values, errors)
-    context["candidates"] = candidates
-    return await render(page_, "contribute/propose.html", context, status_code=status)
+            return submitted_redirect(
+                page_, submitted, _("Merci ! Votre proposition est enregistrée ; elle sera relue.")
+            )
+    context = await form_context(page_, sub.values, sub.errors)
+    context["candidates"] = sub.candidates
+    return await render(page_, "contribute/propose.html", context, status_code=sub.status)
 
 
 async def commune_search(request: Request) -> Response:
@@ -206,7 +239,7 @@ async def commune_search(request: Request) -> Response:
 async def _correctable(page_: Page) -> Initiative | Response:
     initiative = await initiatives.get_initiative(page_.session, page_.request.path_params["slug"])
     if initiative.moderation_state != "published":
-        raise initiatives.NotFound("initiative introuvable")
+        raise NotFound("initiative introuvable")
     if not initiative.is_local:
         return await refusal(
             page_,
@@ -221,8 +254,8 @@ async def _correctable(page_: Page) -> Initiative | Response:
 def _current_values(initiative: Initiative) -> dict[str, Any]:
     values = field_values(initiative)
     values["social_links"] = "\n".join(values.get("social_links") or [])
-    for field in ("latitude", "longitude"):
-        values[field] = "" if values[field] is None else repr(values[field])
+    for name in ("latitude", "longitude"):
+        values[name] = "" if values[name] is None else repr(values[name])
     return values
 
 
@@ -237,57 +270,40 @@ async def correction(page_: Page) -> Response:
     if request.method == "GET":
         context = await form_context(page_, _current_values(initiative), {})
         return await render(page_, "contribute/correction.html", {**context, **base})
-    form = await forms.read_form(request)
-    data = forms.initiative_data(form)
-    email, message = forms.text(form, "proposer_email"), forms.text(form, "message")
-    values = {**forms.initiative_values(data), "proposer_email": email, "message": message}
-    errors = await check_antispam(page_, form)
-    candidates: list = []
-    if not errors:
-        # Fill postal code and position only when the commune itself is corrected.
-        moved = data.get("insee_code") != initiative.insee_code or data.get("city") != (
-            initiative.city
-        )
-        candidates = await place_commune(page_, data, errors, fill=moved)
-        errors = {**await check_initiative(page_, data), **errors}
-        try:
-            email, message = contributions.clean_proposer(
-                email, message, signed_in=page_.person is not None
-            )
-        except ValidationError as exc:
-            errors.update(exc.errors)
-    status = 422
-    if not errors:
-        verdict = await rate_limited(page_, "correct", antispam.CORRECTIONS_PER_IP)
-        if not verdict.allowed:
-            errors, status = {"_": too_many(verdict)}, 429
-    if not errors:
+    # Fill postal code and position only when the commune itself is corrected.
+    sub = await read_submission(
+        page_,
+        "correct",
+        antispam.CORRECTIONS_PER_IP,
+        fill=lambda data: (
+            (data.get("insee_code"), data.get("city")) != (initiative.insee_code, initiative.city)
+        ),
+    )
+    if not sub.errors:
         try:
             submitted = await contributions.propose_correction(
                 page_.session,
                 initiative,
-                data,
+                sub.data,
                 author=page_.author,
-                proposer_email=email,
-                message=message,
+                proposer_email=sub.email,
+                message=sub.message,
             )
         except ValidationError as exc:
             await page_.rollback(initiative)
-            errors = dict(exc.errors)
-            if "_" in errors and "ne change rien" in errors["_"]:
-                errors["_"] = "Votre correction ne change rien : modifiez au moins un champ."
+            sub.errors = dict(exc.errors)
+            if "ne change rien" in sub.errors.get("_", ""):
+                sub.errors["_"] = "Votre correction ne change rien : modifiez au moins un champ."
         except NotEditable as exc:
             await page_.rollback(initiative)
-            errors = {"_": str(exc)}
+            sub.errors = {"_": str(exc)}
         else:
-            if submitted.token:
-                return see_other(f"/suivi/{submitted.token}?nouveau=1")
-            flash(request, "Merci ! Votre correction est enregistrée ; elle sera relue.")
-            return see_other("/mes-propositions")
-    values.update({k: data[k] for k in ("city", "insee_code") if k in data})
-    context = await form_context(page_, values, errors)
-    context.update(base, candidates=candidates)
-    return await render(page_, "contribute/correction.html", context, status_code=status)
+            return submitted_redirect(
+                page_, submitted, _("Merci ! Votre correction est enregistrée ; elle sera relue.")
+            )
+    context = await form_context(page_, sub.values, sub.errors)
+    context.update(base, candidates=sub.candidates)
+    return await render(page_, "contribute/correction.html", context, status_code=sub.status)
 
 
 @page()
@@ -322,6 +338,17 @@ async def mine(page_: Page) -> Response:
     )
 
 
+@page()
+async def privacy_page(page_: Page) -> Response:
+    """What personal data the directory keeps, why, for how long, and how to have it erased."""
+    stored = await instance.load(page_.session)
+    return await render(
+        page_,
+        "contribute/privacy.html",
+        {"retention_days": privacy.RETENTION.days, "contact": stored.get("contact_email", "")},
+    )
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/proposer", propose, methods=["GET", "POST"], name="propose"),
@@ -329,4 +356,5 @@ def routes() -> list[BaseRoute]:
         Route("/initiatives/{slug}/correction", correction, methods=["GET", "POST"]),
         Route("/suivi/{token}", status, name="proposal_status"),
         Route("/mes-propositions", mine, name="my_proposals"),
+        Route("/confidentialite", privacy_page, name="privacy"),
     ]

@@ -11,12 +11,15 @@ import hmac
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, Signer
 from markupsafe import Markup, escape
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from directory.validation import FIELDS
 
@@ -140,3 +143,38 @@ def initiative_values(data: dict[str, Any]) -> dict[str, Any]:
     values = dict(data)
     values["social_links"] = "\n".join(data.get("social_links") or [])
     return values
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+class SameOriginForms:
+    """Refuse, on every route, a form post that the browser says comes from another site.
+
+    Browsers send `Origin` (and `Sec-Fetch-Site`) with every POST; a form posted from
+    another site is refused before any route runs. This backs up the per-session token that
+    `read_form` checks (OWASP: verify the origin with standard headers). JSON bodies (the
+    API, ActivityPub inboxes) are not forms and pass through.
+    """
+
+    def __init__(self, app: ASGIApp, *, base_url: str) -> None:
+        self.app = app
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}".lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = Headers(scope=scope)
+            is_form = headers.get("content-type", "").lower().startswith(FORM_TYPES)
+            origin = headers.get("origin", "").lower()
+            foreign = (origin and origin != "null" and origin != self.origin) or (
+                headers.get("sec-fetch-site") == "cross-site"
+            )
+            if is_form and foreign:
+                response = PlainTextResponse(
+                    "Envoi refusé : ce formulaire a été envoyé depuis un autre site.",
+                    status_code=403,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -15,11 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from directory.db import Database
-from federation import inbox_store, instances, keys
+from federation import inbox_store, keys
 from federation.parse import ParseError, parse_activity
 from federation.signatures import SignatureError, verify_request
 from federation.urls import host_of
-from web.federation_context import cached_key_resolver, inbox_fetcher
+from web.federation_context import DomainBlocked, blocked, cached_key_resolver, group_writer
 
 
 class Refusal(Exception):
@@ -73,28 +73,33 @@ async def receive(request: Request) -> Response:
         activity = _activity(body)
         actor = activity["actor"] if isinstance(activity["actor"], str) else ""
         actor = actor or str(activity["actor"].get("id", ""))
-        async with db.session() as session:
-            if name and await keys.get_local_actor(session, name) is None:
-                raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
-            if await instances.is_blocked(session, host_of(actor)):
-                raise Refusal(403, f"le domaine {host_of(actor)} est bloqué", activity)
-            fetch = await inbox_fetcher(request.app, session)
-            try:
-                verified = await verify_request(
-                    request.method,
-                    request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-                    request.headers,
-                    body,
-                    cached_key_resolver(request.app, session, fetch),
-                )
-            except SignatureError as exc:
-                raise Refusal(401, f"signature refusée : {exc.reason}", activity) from exc
-            owner = verified.owner
-            if owner != actor:
-                raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
-            await inbox_store.store_item(
-                session, activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
+        host = host_of(actor)
+        try:
+            verified = await verify_request(
+                request.method,
+                request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                request.headers,
+                body,
+                cached_key_resolver(request.app, host),
             )
+        except SignatureError as exc:
+            if isinstance(exc.__cause__, DomainBlocked):  # the resolver refused to fetch
+                raise Refusal(403, f"le domaine {exc.__cause__.host} est bloqué", activity) from exc
+            raise Refusal(401, f"signature refusée : {exc.reason}", activity) from exc
+        owner = verified.owner
+        if owner != actor:
+            raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
+        if await blocked(request.app, host):
+            raise Refusal(403, f"le domaine {host} est bloqué", activity)
+        if name:
+            async with db.session() as session:
+                if await keys.get_local_actor(session, name) is None:
+                    raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
+        # The durable write, committed together with the requests arriving meanwhile.
+        row = inbox_store.item_row(
+            activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
+        )
+        await group_writer(request.app).store(row)
     except Refusal as refusal:
         async with db.session() as session:
             await inbox_store.record_refusal(

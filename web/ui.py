@@ -17,46 +17,47 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from directory import moderation, themes
+from directory import instance, moderation, themes
 from directory.errors import NotFound
 from directory.models import Person
 from directory.vocabulary import MODERATION_STATES, ROLES, by_slug, role_at_least
-from web import forms, templating
+from web import forms, i18n, templating
 from web.auth import author_of
+from web.i18n import N_
 
 # Labels of the initiative fields (French msgids; templates translate them).
 FIELD_LABELS = {
-    "_": "Formulaire",
-    "name": "Nom de l'initiative",
-    "summary": "En une phrase",
-    "description": "Description",
-    "themes": "Thèmes",
-    "actor_kinds": "Qui porte l'initiative",
-    "needs": "Besoins auxquels elle répond",
-    "status": "État de l'initiative",
-    "street": "Adresse (numéro et voie)",
-    "postal_code": "Code postal",
-    "city": "Commune",
-    "insee_code": "Code INSEE",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-    "website": "Site web",
-    "email": "E-mail de contact public",
-    "phone": "Téléphone",
-    "fediverse": "Compte du fédivers",
-    "social_links": "Réseaux sociaux",
-    "opening_hours": "Horaires d'ouverture",
-    "image_url": "Image",
-    "same_as": "Même initiative ailleurs",
-    "slug": "Identifiant dans l'adresse",
-    "moderation_state": "Modération",
-    "proposer_email": "Votre adresse e-mail",
-    "message": "Message",
-    "email_account": "Adresse e-mail",
-    "password": "Mot de passe",
-    "password_confirm": "Confirmation du mot de passe",
-    "display_name": "Nom affiché",
-    "role": "Rôle",
+    "_": N_("Formulaire"),
+    "name": N_("Nom de l'initiative"),
+    "summary": N_("En une phrase"),
+    "description": N_("Description"),
+    "themes": N_("Thèmes"),
+    "actor_kinds": N_("Qui porte l'initiative"),
+    "needs": N_("Besoins auxquels elle répond"),
+    "status": N_("État de l'initiative"),
+    "street": N_("Adresse (numéro et voie)"),
+    "postal_code": N_("Code postal"),
+    "city": N_("Commune"),
+    "insee_code": N_("Code INSEE"),
+    "latitude": N_("Latitude"),
+    "longitude": N_("Longitude"),
+    "website": N_("Site web"),
+    "email": N_("E-mail de contact public"),
+    "phone": N_("Téléphone"),
+    "fediverse": N_("Compte du fédivers"),
+    "social_links": N_("Réseaux sociaux"),
+    "opening_hours": N_("Horaires d'ouverture"),
+    "image_url": N_("Image"),
+    "same_as": N_("Même initiative ailleurs"),
+    "slug": N_("Identifiant dans l'adresse"),
+    "moderation_state": N_("Modération"),
+    "proposer_email": N_("Votre adresse e-mail"),
+    "message": N_("Message"),
+    "email_account": N_("Adresse e-mail"),
+    "password": N_("Mot de passe"),
+    "password_confirm": N_("Confirmation du mot de passe"),
+    "display_name": N_("Nom affiché"),
+    "role": N_("Rôle"),
 }
 
 
@@ -98,19 +99,26 @@ async def render(
 ) -> Response:
     """Render a template in the site's layout with what contribution and admin pages need."""
     request = page.request
+    lang = i18n.current_language()
     common: dict[str, Any] = {
         "person": page.person,
         "csrf_field": lambda: forms.csrf_field(request),
         "stamp_field": lambda: forms.stamp_field(request),
         "honeypot_name": forms.HONEYPOT_FIELD,
         "field_labels": FIELD_LABELS,
-        "role_labels": {slug: term.label_fr for slug, term in by_slug(ROLES).items()},
-        "state_labels": {slug: term.label_fr for slug, term in by_slug(MODERATION_STATES).items()},
-        "theme_labels": {t.slug: t.label_fr for t in await themes.all_themes(page.session)},
+        "role_labels": {slug: term.label(lang) for slug, term in by_slug(ROLES).items()},
+        "state_labels": {
+            slug: term.label(lang) for slug, term in by_slug(MODERATION_STATES).items()
+        },
+        "theme_labels": {t.slug: t.label(lang) for t in await themes.all_themes(page.session)},
         "is_moderator": page.can("moderator"),
         "is_admin": page.can("admin"),
         "pending": await moderation.pending_count(page.session) if page.can("moderator") else 0,
         "flashes": take_flashes(request),
+        # The admin's settings override the environment's (licence, tiles) on these pages.
+        "settings": request.app.state.settings.with_(
+            **instance.overrides(await instance.load(page.session))
+        ),
     }
     common.update(context or {})
     response = await templating.render(request, name, common, status_code=status_code)
@@ -144,6 +152,7 @@ def page(role: str | None = None) -> Callable:
                 await request.close()  # uploaded files' temporary copies
 
         async def _handle(request: Request) -> Response:
+            i18n.lazy_language(request)  # labels built before rendering are translated too
             async with request.app.state.db.session() as session:
                 current = Page(request, session, await _person(request, session))
                 if role is not None and current.person is None:
@@ -152,17 +161,19 @@ def page(role: str | None = None) -> Callable:
                     return await refusal(
                         current,
                         403,
-                        "Accès réservé",
-                        "Votre compte n'a pas le rôle nécessaire pour cette page.",
+                        N_("Accès réservé"),
+                        N_("Votre compte n'a pas le rôle nécessaire pour cette page."),
                     )
                 try:
                     return await endpoint(current)
                 except forms.FormRefused as refused:
                     await current.rollback()
-                    return await refusal(current, refused.status, "Envoi refusé", refused.message)
+                    return await refusal(
+                        current, refused.status, N_("Envoi refusé"), refused.message
+                    )
                 except NotFound as missing:
                     await current.rollback()
-                    return await refusal(current, 404, "Page introuvable", str(missing))
+                    return await refusal(current, 404, N_("Page introuvable"), str(missing))
 
         return handle
 

@@ -275,7 +275,14 @@ async def find_all(
                 km = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
                 if km <= radius and name_similarity(a.name, b.name) >= NAME_NEAR:
                     add(a, b, f"nom semblable à {km * 1000:.0f} m", km)
-    decided = await _decided(session, {i for pair in pairs for i in pair}) if pairs else set()
+    # Every decision (moderators' work: a small table), not an IN list of every id, which
+    # would exceed PostgreSQL's 32767 bind parameters on a large directory.
+    decided = {
+        (min(a, b), max(a, b))
+        for a, b in await session.execute(
+            select(DuplicateDecision.first_id, DuplicateDecision.second_id)
+        )
+    }
     result = [c for key, c in pairs.items() if key not in decided]
     result.sort(key=lambda c: (-len(c.reasons), -c.similarity))
     return result[:limit]

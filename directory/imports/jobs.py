@@ -242,7 +242,9 @@ async def run_job(
     except Exception as exc:  # a bug must not leave the job "running" forever
         log.exception("import job %s failed", job_id)
         await _finish_failed(
-            db, job_id, f"erreur interne ({type(exc).__name__}: {exc}) — rien n'a été importé"
+            db,
+            job_id,
+            f"erreur interne ({type(exc).__name__}: {str(exc)[:500]}) — rien n'a été importé",
         )
     async with db.session() as session:
         return await get_job(session, job_id)

@@ -55,3 +55,12 @@ def test_fill_time_checks():
     assert not antispam.filled_too_fast(T0, now=T0 + 5)
     assert antispam.form_expired(T0, now=T0 + 2 * 24 * 3600)
     assert not antispam.form_expired(T0, now=T0 + 3600)
+
+
+async def test_counters_keyed_by_address_are_forgotten_after_a_day(db):
+    async with db.session() as session:
+        await antispam.hit(session, "propose:ip:203.0.113.9", LIMIT, now=T0)
+        await antispam.hit(session, "other", LIMIT, now=T0 + 2 * 24 * 3600)
+        stale = await antispam.peek(session, "propose:ip:203.0.113.9", LIMIT, now=T0)
+
+    assert stale.count == 0

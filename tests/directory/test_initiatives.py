@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from directory import initiatives
+from directory import initiatives, themes
 from directory.errors import Conflict, NotEditable, ValidationError
 from directory.initiatives import Author
 
@@ -118,3 +118,20 @@ async def test_correction_leaves_initiative_until_approved(session):
     assert correction.state == "published"
     with pytest.raises(Conflict):
         await initiatives.decide_correction(session, correction, approve=True, author=ADMIN)
+
+
+async def test_local_sub_theme_loads_its_core_theme_through_the_initiative(db):
+    async with db.session() as session:
+        await themes.add_local_theme(
+            session,
+            label_fr="Ressourceries",
+            parent_slug="reemploi-reparation",
+            iri_base="https://maillage.test",
+        )
+        created = await initiatives.create_initiative(
+            session, {**REPAIR_CAFE, "themes": ["ressourceries"]}, author=ADMIN
+        )
+    async with db.session() as session:
+        loaded = await initiatives.get_initiative(session, created.id)
+        # No lazy load may happen here under async SQLAlchemy: it would raise.
+        assert [t.core_slug for t in loaded.themes] == ["reemploi-reparation"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from directory import initiatives, themes
 from directory.errors import ValidationError
@@ -664,3 +664,39 @@ def test_query_from_params_names_bad_parameters(params, field):
     with pytest.raises(ValidationError) as caught:
         query_from_params(params)
     assert field in caught.value.errors
+
+
+async def test_relevance_pages_past_the_ranked_window_cover_every_match_once(
+    session, directory, monkeypatch
+):
+    # Ranking is bounded to the newest RANK_CANDIDATES matches; later ones follow them.
+    monkeypatch.setattr("directory.search.RANK_CANDIDATES", 3)
+    pages = [
+        names(await search(session, text="répar", sort="relevance", per_page=2, page=p))
+        for p in (1, 2, 3)
+    ]
+    assert [len(p) for p in pages] == [2, 2, 0]
+    seen = pages[0] + pages[1]
+    assert sorted(seen) == sorted(
+        [
+            "Repair café de Rezé",
+            "Atelier vélo solidaire",
+            "Ressourcerie du Pays de Retz",
+            "Ecole de la réparation",
+        ]
+    )
+    # The three newest matches are ranked (name match first); the oldest comes last.
+    assert seen[0] == "Ecole de la réparation"
+    assert seen[3] == "Repair café de Rezé"
+
+
+async def test_deleted_initiatives_leave_the_index(session, directory):
+    repair = directory["Repair café de Rezé"]
+    await session.delete(repair)
+    await session.flush()
+    assert "Repair café de Rezé" not in names(await search(session, text="répar"))
+    if session.bind.dialect.name == "sqlite":
+        left = await session.scalar(
+            text("SELECT count(*) FROM initiative_fts WHERE rowid = :id"), {"id": repair.id}
+        )
+        assert left == 0

@@ -4,9 +4,8 @@ tests move forward, and networks of Maillage instances (in process, or on loopba
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +19,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from directory.db import Database
-from federation.http import HttpxClient
+from federation.http import AiohttpClient, HttpxClient
 from federation.signatures import PublicKey, SignatureError, sign_request, verify_request
 from federation.worker import Worker, run_all_until_idle
 from tests.conftest import _empty
+from tests.loopback import bind_loopback, serve
 from web.app import create_app
 from web.settings import Settings
 
@@ -207,43 +207,24 @@ async def in_process_network(urls: dict[str, str], tmp_path: Path) -> AsyncItera
 @asynccontextmanager
 async def loopback_network(urls: dict[str, str], tmp_path: Path) -> AsyncIterator[Network]:
     """The same instances served by uvicorn on 127.0.0.1 ports, reached with aiohttp."""
-    import socket
-
-    import uvicorn
-
-    from federation.http import AiohttpClient
-
     net = Network()
-    servers: list[tuple[uvicorn.Server, asyncio.Task]] = []
     client = AiohttpClient(allow_private_addresses=True)
     try:
-        for name, url in urls.items():
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-            db = Database(url)
-            await _empty(db)
-            settings = instance_settings(name, url, tmp_path).with_(
-                base_url=f"http://127.0.0.1:{port}"
-            )
-            app = create_app(settings, database=db)
-            app.state.http = client
-            config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="none")
-            server = uvicorn.Server(config)
-            servers.append((server, asyncio.create_task(server.serve(sockets=[sock]))))
-            instance = Instance(name, settings, db, app, Worker(settings, db, client))
-            net.instances[name] = instance
-        for server, _task in servers:
-            while not server.started:  # noqa: ASYNC110 (uvicorn offers no start-up event)
-                await asyncio.sleep(0.01)  # start-up of a real server, not a test wait
-        net.http = None
-        yield net
+        async with AsyncExitStack() as stack:
+            for name, url in urls.items():
+                sock = bind_loopback()
+                db = Database(url)
+                stack.push_async_callback(db.dispose)
+                await _empty(db)
+                settings = instance_settings(name, url, tmp_path).with_(
+                    base_url=f"http://127.0.0.1:{sock.getsockname()[1]}"
+                )
+                app = create_app(settings, database=db)
+                app.state.http = client
+                await stack.enter_async_context(serve(app, sock, ws="none"))
+                net.instances[name] = Instance(
+                    name, settings, db, app, Worker(settings, db, client)
+                )
+            yield net
     finally:
-        for server, _task in servers:
-            server.should_exit = True
-        for _server, task in servers:
-            await task
         await client.close()
-        for instance in net.instances.values():
-            await instance.db.dispose()

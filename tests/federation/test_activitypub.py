@@ -156,8 +156,8 @@ async def test_initiative_as_page(client, repair_cafe):
     assert "proposer-secret" not in response.text and "note-de-moderation" not in response.text
 
 
-async def test_browsers_get_the_html_page_at_the_same_url(client, repair_cafe):
-    """The public pages own /initiatives/{slug} and call activitypub_response first."""
+async def test_browsers_get_the_public_page_of_an_initiative(client, repair_cafe):
+    """The public pages serve the HTML (the AS2 stand-in, 406 for browsers, is gone)."""
     response = await client.get("/initiatives/repair-cafe-de-reze", headers=BROWSER)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -176,14 +176,20 @@ async def test_withdrawn_initiative_leaves_a_tombstone(client, repair_cafe, sess
     assert "Repair" not in response.text
 
 
-async def test_unpublished_and_remote_initiatives_are_not_served(client, make_initiative, session):
+async def test_unpublished_and_remote_initiatives_are_not_served_as_ours(
+    client, make_initiative, session
+):
     await make_initiative(state="proposed", name="Pas encore publiée")
     remote = await make_initiative(name="Venue d'ailleurs")
     remote.origin, remote.uri = "other.test", "https://other.test/initiatives/x"
     await session.commit()
 
     assert (await client.get("/initiatives/pas-encore-publiee", headers=AP)).status_code == 404
-    assert (await client.get("/initiatives/venue-d-ailleurs", headers=AP)).status_code == 404
+    elsewhere = await client.get("/initiatives/venue-d-ailleurs", headers=AP)
+    assert (elsewhere.status_code, elsewhere.headers["location"]) == (
+        302,
+        "https://other.test/initiatives/x",
+    )
     assert (await client.get("/initiatives/inconnue", headers=AP)).status_code == 404
 
 
@@ -379,3 +385,15 @@ async def test_initiative_with_a_local_sub_theme_is_served(client, make_initiati
 
     assert "urn:maillage:theme:alimentation" in page["themes"]
     assert collection["orderedItems"][0]["tag"][0]["name"] == "#AlimentationLocale"
+
+
+async def test_authorized_fetch_refuses_blocked_domains(locked_client, peer_key, db):
+    from federation.instances import block_domain
+
+    async with db.session() as session:
+        await block_domain(session, "peer.test", "spam")
+
+    response = await locked_client.get(
+        "https://maillage.test/actors/loire-atlantique/outbox", key=peer_key[1]
+    )
+    assert response.status == 403

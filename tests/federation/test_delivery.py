@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from directory import initiatives
@@ -154,3 +155,44 @@ def test_retry_policy(clock):
     assert state == "pending" and 240 <= (when - now).total_seconds() <= 480
     old = now.replace(year=now.year - 1)
     assert next_state(status=500, attempts=30, created_at=old, now=now) == ("gave_up", None)
+
+
+async def test_slug_change_deletes_the_old_id_and_creates_the_new(wired, db, settings, peer):
+    await _follow_territory(db, settings, peer)
+    initiative = await _publish(db)
+    await wired.run_until_idle()
+    async with db.session() as session:
+        initiative = await initiatives.get_initiative(session, initiative.id)
+        await initiatives.update_initiative(
+            session, initiative, {"slug": "repair-cafe-reze"}, author=ADMIN
+        )
+    await wired.run_until_idle()
+    kinds = [
+        (a["type"], a["object"] if isinstance(a["object"], str) else a["object"]["id"])
+        for a in peer.received
+    ]
+    old, new = (
+        f"{settings.base_url}/initiatives/{s}" for s in ("repair-cafe-de-reze", "repair-cafe-reze")
+    )
+    assert kinds == [("Create", old), ("Delete", old), ("Create", new)]
+
+
+async def test_two_workers_never_claim_the_same_delivery(db, clock):
+    """PostgreSQL: a second worker skips the rows the first one holds (SKIP LOCKED)."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite runs one worker (it serialises writers)")
+    async with db.session() as session:
+        await delivery_store.enqueue_activity(
+            session,
+            {"id": "https://maillage.test/activities/1", "type": "Create"},
+            actor_name="loire-atlantique",
+            inboxes=[f"https://h{i}.test/inbox" for i in range(10)],
+            now=clock(),
+        )
+    async with db.sessionmaker() as first, db.sessionmaker() as second:
+        mine = await delivery_store.claim_deliveries(first, limit=6, now=clock())
+        theirs = await delivery_store.claim_deliveries(second, limit=6, now=clock())
+        await first.commit()
+        await second.commit()
+    assert len(mine) == 6 and len(theirs) == 4
+    assert not {d.id for d in mine} & {d.id for d in theirs}

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from directory import initiatives
 from directory.initiatives import Author
 from directory.models import Initiative
-from federation import follows, inbox_store, instances
+from federation import follows, inbox_store, instances, keys
 from federation.flow_models import InboxItem
+from federation.following import decide_follower
 from federation.keys import generate_key_pair
 from federation.signatures import sign_request
 from web.app import create_app
@@ -335,3 +336,51 @@ async def test_follow_is_accepted_and_undo_removes_it(inbox, wired, db, peer, se
     assert item.state == "done", item.reason
     async with db.session() as session:
         assert await follows.followers_of(session) == []
+
+
+async def test_deleted_account_stops_following(inbox, wired, db, peer):
+    await deliver(
+        inbox, wired, peer, activity(peer, "Follow", "https://maillage.test/actors/mobilite")
+    )
+    item = await deliver(inbox, wired, peer, activity(peer, "Delete", peer.actor))
+    assert item.state == "done" and "1 abonnements" in item.reason
+    async with db.session() as session:
+        assert await follows.followers_of(session, state=None) == []
+
+
+async def test_accept_from_someone_else_is_refused(inbox, wired, db, peer, settings):
+    async with db.session() as session:
+        await follows.add_following(
+            session,
+            remote_actor_uri="https://other.test/actors/territoire",
+            remote_host="other.test",
+            inbox="https://other.test/inbox",
+            follow_id="https://maillage.test/activities/follow-1",
+        )
+    item = await deliver(
+        inbox, wired, peer, activity(peer, "Accept", "https://maillage.test/activities/follow-1")
+    )
+    assert item.state == "refused"
+    async with db.session() as session:
+        assert [f.state for f in await follows.following_list(session)] == ["pending"]
+
+
+async def test_locked_actor_keeps_follows_pending_until_accepted(
+    inbox, wired, db, peer, settings, clock
+):
+    async with db.session() as session:
+        (await keys.get_local_actor(session, "sante")).locked = True
+    follow = activity(peer, "Follow", "https://maillage.test/actors/sante")
+    item = await deliver(inbox, wired, peer, follow)
+    assert item.state == "done" and "attente" in item.reason
+    assert peer.of_type("Accept") == []
+    async with db.session() as session:
+        await decide_follower(session, settings, "sante", peer.actor, accept=True)
+    clock.advance(seconds=5)  # the worker's clock was frozen before the decision
+    await wired.run_until_idle()
+    (accept,) = peer.of_type("Accept")
+    assert accept["object"]["id"] == follow["id"]
+    async with db.session() as session:
+        assert [f.state for f in await follows.followers_of(session, "sante", state=None)] == [
+            "accepted"
+        ]

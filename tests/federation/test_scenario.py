@@ -9,7 +9,7 @@ from directory import initiatives
 from directory.initiatives import Author
 from directory.models import Initiative
 from federation import follows, instances
-from federation.following import follow
+from federation.following import follow, resolve_target
 from tests.federation.peers import loopback_network
 
 ADMIN = Author(None, "test")
@@ -136,3 +136,11 @@ async def test_hold_policy_puts_remote_initiatives_in_moderation(network):
     await network.settle()
     copy = await _remote(region, "https://commune.test/initiatives/jardin-partage-des-ponts")
     assert copy is not None and copy.moderation_state == "proposed"
+
+
+async def test_follow_target_by_host_account_or_url(network):
+    fetcher = await network["region"].worker.fetcher()
+    expected = "https://commune.test/actors/commune"
+    assert await resolve_target(fetcher, "commune.test") == expected
+    assert await resolve_target(fetcher, "@commune@commune.test") == expected
+    assert await resolve_target(fetcher, expected) == expected

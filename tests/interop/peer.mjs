@@ -5,6 +5,10 @@
 //
 //   lookup <acct:user@host | user@host | URL>   look an actor up (WebFinger for handles)
 //   object <URL>                                fetch and parse an object (our Page)
+//   follow <acct:user@host | URL> [seconds]     send a signed Follow to that actor's inbox,
+//              then wait (up to `seconds`, default 30) until our inbox holds, each with a
+//              signature Fedify verified, an Accept of that Follow and a Create{Page}
+//              (prints {"event": "followed", ...} on a line of its own once the Follow is sent)
 //
 //   --signed   sign every GET with the peer's own key (draft-cavage or RFC 9421, Fedify
 //              chooses and double-knocks); the peer then serves its actor on loopback so
@@ -24,11 +28,18 @@ import {
   generateCryptoKeyPair,
   getAuthenticatedDocumentLoader,
   getDocumentLoader,
+  signRequest,
+  verifyRequest,
 } from "@fedify/fedify";
 import {
+  Accept,
+  Activity,
   Application,
+  Create,
   CryptographicKey,
+  Follow,
   Hashtag,
+  Page,
   PropertyValue,
   lookupObject,
 } from "@fedify/vocab";
@@ -60,8 +71,18 @@ async function startPeer() {
     if (req.method === "POST" && req.url === "/inbox") {
       const chunks = [];
       for await (const chunk of req) chunks.push(chunk);
-      received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      res.writeHead(202);
+      const body = Buffer.concat(chunks);
+      // Fedify checks the HTTP signature (fetching the signer's key from its actor).
+      const request = new Request(`${base}${req.url}`, {
+        method: "POST",
+        headers: Object.entries(req.headers).map(([k, v]) => [k, String(v)]),
+        body,
+      });
+      const key = await verifyRequest(request, {
+        documentLoader: getDocumentLoader(LOOKUP),
+      }).catch(() => null);
+      received.push({ json: JSON.parse(body.toString("utf8")), signer: text(key?.ownerId) });
+      res.writeHead(key ? 202 : 401);
       res.end();
       return;
     }
@@ -143,11 +164,69 @@ async function describeObject(object) {
   };
 }
 
+/** Waits until `predicate` holds or `seconds` pass (the server answers on its own time). */
+async function until(predicate, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  while (!predicate()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+async function parsed(entry) {
+  return Activity.fromJsonLd(entry.json, { documentLoader: getDocumentLoader(LOOKUP) });
+}
+
 function loaderFor(peer) {
   return peer ? peer.signedLoader : getDocumentLoader(LOOKUP);
 }
 
 const COMMANDS = {
+  async follow([identifier, seconds = "30"], peer) {
+    if (peer == null) throw new Error("follow needs --signed (a running peer)");
+    const target = await lookupObject(identifier, { ...LOOKUP, documentLoader: peer.signedLoader });
+    if (target == null) throw new Error(`no actor found for ${identifier}`);
+    const followId = new URL(`${peer.actorId}/follows/${Date.now()}`);
+    const follow = new Follow({ id: followId, actor: new URL(peer.actorId), object: target.id });
+    const request = await signRequest(
+      new Request(target.inboxId, {
+        method: "POST",
+        headers: { "content-type": "application/activity+json" },
+        body: JSON.stringify(await follow.toJsonLd()),
+      }),
+      peer.privateKey,
+      peer.keyId,
+      { spec: "draft-cavage-http-signatures-12" },
+    );
+    const response = await fetch(request);
+    process.stdout.write(
+      `${JSON.stringify({ event: "followed", status: response.status, actor: peer.actorId })}\n`,
+    );
+    const ok = await until(
+      () =>
+        peer.received.some((e) => e.json.type === "Accept") &&
+        peer.received.some((e) => e.json.type === "Create"),
+      Number(seconds),
+    );
+    const activities = await Promise.all(peer.received.map(parsed));
+    const accept = activities.find((a) => a instanceof Accept);
+    const create = activities.find((a) => a instanceof Create);
+    const page = create ? await create.getObject({ documentLoader: getDocumentLoader(LOOKUP) }) : null;
+    const signers = peer.received.map((e) => e.signer);
+    return {
+      complete: ok,
+      followStatus: response.status,
+      followed: text(target.id),
+      received: peer.received.map((e) => e.json.type),
+      signers,
+      accept: accept && { actor: text(accept.actorId), object: text(accept.objectId) },
+      create: create && {
+        actor: text(create.actorId),
+        object: page && { type: page.constructor.name, isPage: page instanceof Page, id: text(page.id), name: text(page.name) },
+      },
+    };
+  },
   async lookup([identifier], peer) {
     const actor = await lookupObject(identifier, { ...LOOKUP, documentLoader: loaderFor(peer) });
     if (actor == null) throw new Error(`no object found for ${identifier}`);

@@ -62,13 +62,13 @@ async def test_blocklist_add_list_remove(client, db, admin):
     ).status_code == 404
 
 
-async def test_malformed_body_is_a_422_not_a_500(client, admin):
+async def test_malformed_body_is_a_400_and_bad_fields_a_422(client, admin):
     response = await client.post(
         "/api/v1/federation/blocks",
         content=b"{nope",
         headers={**admin, "Content-Type": "application/json"},
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     response = await client.post("/api/v1/federation/blocks", json={"reason": 3}, headers=admin)
     assert response.status_code == 422
     assert set(response.json()["fields"]) == {"domain", "reason"}
@@ -103,3 +103,11 @@ async def test_admins_only(client, db, method, path):
         method, path, headers=moderator, json={"trust": "hold", "domain": "x"}
     )
     assert response.status_code == 403
+
+
+async def test_metrics_show_federation_queues(client, db):
+    async with db.session() as session:
+        await inbox_store.record_refusal(session, "401 non signée")
+    text = (await client.get("/metrics")).text
+    assert 'maillage_inbox_items{state="refused"} 1' in text
+    assert "maillage_delivery_lag_seconds 0" in text

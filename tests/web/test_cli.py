@@ -1,8 +1,10 @@
-"""The `maillage` command run as a real process: migrate, createadmin, territory, demo."""
+"""The `maillage` command through its entry point; `serve` and `demo` as real processes."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import signal
@@ -10,6 +12,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
@@ -18,7 +21,7 @@ from sqlalchemy import func, select
 from directory import demo, people
 from directory.models import Commune, Initiative
 from directory.territory import get_territory
-from web.cli import build_parser
+from web.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE_COMMANDS = ("demo", "migrate", "serve", "createadmin", "territory")
@@ -32,22 +35,24 @@ def cli_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-async def run_cli(*args: str, data_dir: Path, stdin: str | None = None) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "web.cli",
-        *args,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=cli_env(data_dir),
-        cwd=data_dir,
-    )
-    out, err = await asyncio.wait_for(
-        process.communicate(stdin.encode() if stdin is not None else None), timeout=120
-    )
-    return process.returncode, out.decode(), err.decode()
+def _main(args: tuple[str, ...], env: dict[str, str], stdin: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env, clear=True),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin)),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            code = main(list(args))
+        except SystemExit as exited:  # argparse's refusals
+            code = exited.code if isinstance(exited.code, int) else 2
+    return code, out.getvalue(), err.getvalue()
+
+
+async def run_cli(*args: str, data_dir: Path, stdin: str = "") -> tuple[int, str, str]:
+    """`maillage ARGS` through its entry point (in a thread: it runs its own event loop)."""
+    return await asyncio.to_thread(_main, args, cli_env(data_dir), stdin)
 
 
 def free_port() -> int:

@@ -48,3 +48,29 @@ async def test_metrics_count_initiatives_corrections_and_accounts(client, db):
 def test_render_escapes_label_values():
     text = render([Gauge("m", "Aide.", [({"name": 'a"b\\c\nd'}, 2.5)])])
     assert text == '# HELP m Aide.\n# TYPE m gauge\nm{name="a\\"b\\\\c\\nd"} 2.5\n'
+
+
+async def test_metrics_show_the_queues_and_their_oldest_pending_item(client, db):
+    from datetime import timedelta
+
+    from directory.models import utcnow
+    from federation.flow_models import InboxItem, RemoteInstance
+
+    async with db.session() as session:
+        session.add_all(
+            [
+                InboxItem(activity_type="Create", received_at=utcnow() - timedelta(minutes=10)),
+                InboxItem(activity_type="Create"),
+                InboxItem(activity_type="Follow", state="refused", reason="signature"),
+                RemoteInstance(host="region.example", trust="publish"),
+            ]
+        )
+
+    samples = parse((await client.get("/metrics")).text)
+
+    assert samples[("maillage_inbox_items", frozenset({("state", "pending")}))] == 2
+    assert samples[("maillage_inbox_items", frozenset({("state", "refused")}))] == 1
+    assert samples[("maillage_remote_instances", frozenset({("trust", "publish")}))] == 1
+    inbox_age = samples[("maillage_oldest_pending_seconds", frozenset({("queue", "inbox")}))]
+    assert 600 <= inbox_age < 3600
+    assert samples[("maillage_oldest_pending_seconds", frozenset({("queue", "deliveries")}))] == 0

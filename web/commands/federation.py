@@ -16,7 +16,7 @@ from directory.db import Database
 from directory.errors import NotFound, ValidationError
 from federation import follows, inbox_store, instances
 from federation.fetch import FetchError
-from federation.following import follow, resolve_target, unfollow
+from federation.following import decide_follower, follow, resolve_target, unfollow
 from federation.http import AiohttpClient
 from federation.worker import Worker
 from web.activitypub import http_client
@@ -131,6 +131,14 @@ def unfollow_command(args: argparse.Namespace) -> int:
 
 def followers_command(args: argparse.Namespace) -> int:
     async def job(settings: Settings, db: Database, worker: Worker) -> int:
+        decision = args.accept or args.reject
+        if decision:
+            actor = args.actor or settings.territory_username
+            async with db.session() as session:
+                await decide_follower(session, settings, actor, decision, accept=bool(args.accept))
+            await worker.deliverer.run_once()
+            print(f"{decision} : {'accepté' if args.accept else 'refusé'} ({actor})")
+            return 0
         async with db.session() as session:
             rows = await follows.followers_of(session, args.actor, state=None)
         for row in rows:
@@ -245,6 +253,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("target")
     p = add("followers", "qui suit nos acteurs / our followers", followers_command)
     p.add_argument("--actor", help="un seul acteur (nom)")
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument("--accept", metavar="ACTEUR", help="accepter une demande en attente")
+    choice.add_argument("--reject", metavar="ACTEUR", help="refuser une demande en attente")
     add("following", "les instances que nous suivons / who we follow", following_command)
     p = add("trust", "politique de confiance d'une instance / trust policy", trust_command)
     p.add_argument("host", nargs="?", help="hôte ; sans argument, liste les instances")

@@ -271,3 +271,38 @@ async def test_extreme_numbers_are_refused_cleanly(api, db, callers, content):
 
     assert response.status_code in (400, 422)
     assert await stored(db) == (0, 0)
+
+
+async def test_405_lists_every_allowed_method(api):
+    response = await api.put(f"{BASE}/x")
+
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "PATCH"}
+
+
+async def test_reads_are_open_to_other_sites_writes_are_not(api, published):
+    read = await api.get(f"{BASE}/{published.slug}", headers={"Origin": "https://mairie.example"})
+    write = await api.post(BASE, json={"name": "x"}, headers={"Origin": "https://mairie.example"})
+    preflight = await api.options(BASE, headers={"Origin": "https://evil.example"})
+
+    assert read.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in read.headers
+    assert "access-control-allow-origin" not in write.headers
+    assert preflight.status_code == 405
+
+
+async def test_a_write_that_loses_a_race_is_409_not_500(api, db, callers, monkeypatch):
+    """Two proposals get the same free slug at the same instant: the second insert fails
+    on the unique index; the client gets a 409 to retry and nothing is half stored."""
+    from directory import initiatives
+
+    async def same_slug(session, name):
+        return "course"
+
+    monkeypatch.setattr(initiatives, "unique_slug", same_slug)
+    headers = callers["contributor"].headers
+    first = await api.post(BASE, json={"name": "Course solidaire"}, headers=headers)
+    second = await api.post(BASE, json={"name": "Course solidaire"}, headers=headers)
+
+    assert (first.status_code, second.status_code) == (201, 409)
+    assert await stored(db) == (1, 0)

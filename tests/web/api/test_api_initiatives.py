@@ -188,6 +188,8 @@ async def test_proposal_with_a_taken_slug_is_409(api, callers, published):
         ("website", "javascript:alert(1)"),
         ("email", "pas-un-mail"),
         ("status", "zombie"),
+        ("status", {"a": [1]}),
+        ("status", ["active"]),
         ("insee_code", "ABCDE"),
         ("slug", "Pas Un Slug"),
         ("couleur", "rouge"),

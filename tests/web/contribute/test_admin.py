@@ -327,3 +327,18 @@ async def test_federation_bad_input(client, db, admin, sign_in):
     assert await count(db, DomainBlock) == 0
     async with db.session() as session:
         assert (await session.scalar(select(RemoteInstance))).trust == "hold"
+
+
+async def test_tile_server_and_licence_settings_reach_the_pages(client, db, admin, sign_in):
+    token = await sign_in(admin)
+    await client.post(
+        "/admin/parametres",
+        data=settings_form(
+            token, tile_url="https://tuiles.example.fr/{z}/{x}/{y}.png", licence="ODbL 1.0"
+        ),
+    )
+
+    page = await client.get("/proposer")
+
+    assert 'data-tile-url="https://tuiles.example.fr/{z}/{x}/{y}.png"' in page.text
+    assert "ODbL 1.0" in page.text  # the footer's licence

@@ -260,6 +260,7 @@ async def test_refused_form_shows_errors_beside_fields_and_keeps_input(
         ("settings", "/admin/parametres", ADMIN),
         ("federation", "/admin/federation", ADMIN),
         ("logout", "/deconnexion", ADMIN),
+        ("privacy", "/confidentialite", None),
     ],
 )
 async def test_contribution_and_admin_pages_are_accessible(

@@ -314,3 +314,42 @@ async def test_unknown_items_are_404_pages(client, moderator, sign_in):
         response = await client.get(path)
         assert response.status_code == 404, path
         assert "text/html" in response.headers["content-type"]
+
+
+async def test_duplicate_candidates_are_shown_beside_the_proposal(
+    client, db, moderator, sign_in, proposed
+):
+    pytest.importorskip("directory.imports.duplicates")  # the imports area fills this slot
+    async with db.session() as session:
+        await initiatives.create_initiative(
+            session,
+            {**PROPOSAL, "name": "Épicerie solidaire du Château"},
+            author=Author(None, "import:test"),
+            moderation_state="published",
+        )
+    await sign_in(moderator)
+
+    response = await client.get(f"/moderation/propositions/{proposed.id}")
+
+    text = html.unescape(response.text)
+    assert "Ces initiatives ressemblent à la proposition" in text
+    assert "même site web" in text
+
+
+async def test_a_long_queue_is_paged(client, db, moderator, sign_in):
+    async with db.session() as session:
+        for n in range(52):
+            await initiatives.create_initiative(
+                session, {"name": f"Proposition {n:02d}"}, author=Author(None, "federation:x")
+            )
+    await sign_in(moderator)
+
+    first = await client.get("/moderation")
+    second = await client.get("/moderation?page=2")
+    silly = await client.get("/moderation?page=-3")
+
+    assert "52 propositions attendent une décision" in html.unescape(first.text)
+    assert "Proposition 00" in first.text and "Proposition 50" not in first.text
+    assert "Proposition 50" in second.text and "Proposition 51" in second.text
+    assert 'href="/moderation?page=2"' in first.text
+    assert silly.status_code == 200 and "Proposition 00" in silly.text

@@ -332,3 +332,77 @@ async def test_my_proposals_needs_an_account(client):
 
     assert response.status_code == 303
     assert response.headers["location"] == "/connexion?suite=/mes-propositions"
+
+
+async def test_a_form_posted_from_another_site_is_refused_before_any_route(
+    client, db, settings, communes
+):
+    token = await csrf_of(client, "/proposer")
+    data = proposal(settings, token)
+
+    foreign = await client.post("/proposer", data=data, headers={"Origin": "https://evil.example"})
+    cross = await client.post("/connexion", data=data, headers={"Sec-Fetch-Site": "cross-site"})
+    same = await client.post("/proposer", data=data, headers={"Origin": settings.base_url})
+
+    assert foreign.status_code == cross.status_code == 403
+    assert "depuis un autre site" in foreign.text
+    assert same.status_code == 303
+    assert len(await stored(db)) == 1
+
+
+async def test_json_bodies_are_not_forms_for_the_origin_check(client):
+    response = await client.post(
+        "/proposer", json={"name": "x"}, headers={"Origin": "https://evil.example"}
+    )
+
+    assert response.status_code == 403
+    assert "jeton de sécurité" in response.text  # refused by the route's token check instead
+
+
+async def test_the_form_speaks_english_through_the_catalog(client, communes):
+    response = await client.get("/proposer?lang=en")
+
+    assert response.status_code == 200
+    assert '<html lang="en">' in response.text
+    assert "Send my proposal" in response.text
+    assert "Name of the initiative" in response.text
+    assert "Reuse and repair" in response.text  # theme labels in English too
+
+
+async def test_an_absurd_position_never_reaches_the_map(client, settings, communes):
+    token = await csrf_of(client, "/proposer")
+
+    response = await client.post(
+        "/proposer", data=proposal(settings, token, latitude="1e999", longitude="nan")
+    )
+
+    assert response.status_code == 422
+    assert 'data-center="47.' in response.text  # the territory's communes, not infinity
+
+
+async def test_a_file_where_text_is_expected_counts_as_nothing(client, db, settings, communes):
+    token = await csrf_of(client, "/proposer")
+    data = proposal(settings, token)
+    del data["name"]
+
+    response = await client.post(
+        "/proposer", data=data, files={"name": ("name.txt", b"<script>", "text/plain")}
+    )
+
+    assert response.status_code == 422
+    assert 'id="f-name-error">obligatoire' in response.text
+    assert await stored(db) == []
+
+
+async def test_privacy_page_says_what_is_kept_and_whom_to_ask(client, db):
+    from directory import instance
+
+    async with db.session() as session:
+        await instance.save(session, {"contact_email": "dpo@example.org"})
+
+    response = await client.get("/confidentialite")
+
+    assert response.status_code == 200
+    text = html.unescape(response.text)
+    assert "effacé 180 jours après un refus" in text
+    assert 'href="mailto:dpo@example.org"' in text

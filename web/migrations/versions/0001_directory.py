@@ -270,6 +270,11 @@ def _create_search_index() -> None:
             "CREATE VIRTUAL TABLE initiative_fts USING fts5("
             "name, summary, body, tokenize='unicode61 remove_diacritics 2')"
         )
+        # index_initiatives fills it; a deleted initiative takes its text with it.
+        op.execute(
+            "CREATE TRIGGER initiative_fts_deleted AFTER DELETE ON initiatives"
+            " BEGIN DELETE FROM initiative_fts WHERE rowid = OLD.id; END"
+        )
         return
     # unaccent needs a superuser or a trusted extension; search still stems without it.
     has_unaccent = (

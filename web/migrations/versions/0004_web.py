@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("window_start", sa.Integer, primary_key=True),
         sa.Column("count", sa.Integer, nullable=False, server_default="0"),
     )
+    op.create_index("ix_rate_counters_window_start", "rate_counters", ["window_start"])
     op.create_table(
         "status_links",
         sa.Column("token_hash", sa.String(64), primary_key=True),
