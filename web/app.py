@@ -30,6 +30,7 @@ ROUTE_MODULES = (
     "web.admin",  # sign in, moderation, admin, federation page
     "web.contribute",  # proposals and corrections
     "web.imports",  # import/export pages and open data downloads
+    "web.opendata",  # /donnees: what can be downloaded, under which licence
     "web.diagnostic",  # /diagnostic, référents, collections
     "web.metrics",  # /metrics (Prometheus text format)
     "web.pages",  # public pages (home, map, list, initiative, theme, commune, feeds)
