@@ -6,6 +6,7 @@ Only published initiatives; functions take a session and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,8 +85,8 @@ def _theme_members(slug: str) -> Select:
     )
 
 
-async def theme_counts(session: AsyncSession) -> list[ThemeCount]:
-    """Every core theme with its number of published initiatives (sub-themes included)."""
+async def _core_counts(session: AsyncSession, *conditions: Any) -> dict[str, int]:
+    """Initiatives matching `conditions` per core theme slug (sub-themes counted in)."""
     parent = aliased(Theme)
     core_slug = func.coalesce(parent.slug, Theme.slug)
     rows = await session.execute(
@@ -94,10 +95,15 @@ async def theme_counts(session: AsyncSession) -> list[ThemeCount]:
         .join(Theme, Theme.id == InitiativeTheme.theme_id)
         .outerjoin(parent, parent.id == Theme.parent_id)
         .join(Initiative, Initiative.id == InitiativeTheme.initiative_id)
-        .where(PUBLISHED)
+        .where(*conditions)
         .group_by(core_slug)
     )
-    counts = dict(rows.all())
+    return dict(rows.all())
+
+
+async def theme_counts(session: AsyncSession) -> list[ThemeCount]:
+    """Every core theme with its number of published initiatives (sub-themes included)."""
+    counts = await _core_counts(session, PUBLISHED)
     return [ThemeCount(t, counts.get(t.slug, 0)) for t in await all_themes(session) if t.is_core]
 
 
@@ -244,18 +250,7 @@ async def in_view(
 
 async def commune_theme_counts(session: AsyncSession, insee_code: str) -> list[ThemeCount]:
     """Core themes present in a commune, with their number of published initiatives."""
-    parent = aliased(Theme)
-    core_slug = func.coalesce(parent.slug, Theme.slug)
-    rows = await session.execute(
-        select(core_slug, func.count(func.distinct(InitiativeTheme.initiative_id)))
-        .select_from(InitiativeTheme)
-        .join(Theme, Theme.id == InitiativeTheme.theme_id)
-        .outerjoin(parent, parent.id == Theme.parent_id)
-        .join(Initiative, Initiative.id == InitiativeTheme.initiative_id)
-        .where(PUBLISHED, Initiative.insee_code == insee_code)
-        .group_by(core_slug)
-    )
-    counts = dict(rows.all())
+    counts = await _core_counts(session, PUBLISHED, Initiative.insee_code == insee_code)
     return [
         ThemeCount(t, counts[t.slug])
         for t in await all_themes(session)

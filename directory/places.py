@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,8 +96,8 @@ async def has_communes(session: AsyncSession) -> bool:
     return await session.scalar(select(Commune.id).limit(1)) is not None
 
 
-async def communes_bounds(session: AsyncSession) -> tuple[float, float, float, float] | None:
-    """(min lat, min lon, max lat, max lon) of the territory's communes, if any has a position."""
+async def communes_box(session: AsyncSession) -> tuple[Any, Any, Any, Any]:
+    """(min lat, min lon, max lat, max lon) over the communes, None where nothing is known."""
     row = (
         await session.execute(
             select(
@@ -107,4 +108,10 @@ async def communes_bounds(session: AsyncSession) -> tuple[float, float, float, f
             )
         )
     ).one()
-    return None if row[0] is None else (row[0], row[1], row[2], row[3])
+    return (row[0], row[1], row[2], row[3])
+
+
+async def communes_bounds(session: AsyncSession) -> tuple[float, float, float, float] | None:
+    """(min lat, min lon, max lat, max lon) of the territory's communes, if any has a position."""
+    box = await communes_box(session)
+    return None if box[0] is None else box

@@ -7,11 +7,12 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import ValidationError
 from directory.models import Commune, Territory
+from directory.places import communes_box
 from directory.validation import INSEE
 from directory.vocabulary import TERRITORY_KIND_SLUGS
 
@@ -129,16 +130,7 @@ async def set_territory(
         if row.postal_code:
             commune.postal_code = row.postal_code
     await session.flush()
-    box = (
-        await session.execute(
-            select(
-                func.min(Commune.latitude),
-                func.min(Commune.longitude),
-                func.max(Commune.latitude),
-                func.max(Commune.longitude),
-            )
-        )
-    ).one()
+    box = await communes_box(session)
     territory.min_lat, territory.min_lon, territory.max_lat, territory.max_lon = box
     await session.flush()
     return territory

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.models import utcnow
 from federation.flow_models import Delivery, DeliveryAttempt, OutboxActivity
+from federation.leases import lease_ids
 from federation.signatures import digest_header
 from federation.urls import host_of
 
@@ -97,14 +98,9 @@ async def claim_deliveries(
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(await session.scalars(due))
+    ids = await lease_ids(session, Delivery, due, now=now, lease=LEASE)
     if not ids:
         return []
-    await session.execute(
-        update(Delivery).where(Delivery.id.in_(ids)).values(locked_until=now + LEASE)
-    )
     rows = await session.execute(
         select(
             Delivery.id,

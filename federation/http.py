@@ -14,7 +14,7 @@ import errno
 import ipaddress
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -143,7 +143,55 @@ def _post_headers(
     return headers
 
 
-class AiohttpClient:
+async def _read_capped(chunks: AsyncIterator[bytes], announced: int | None, cap: int) -> bytes:
+    """The whole body, refused (BodyTooLarge) as soon as announced or read size passes cap."""
+    if announced is not None and announced > cap:
+        raise BodyTooLarge(f"{announced} bytes announced, cap {cap}")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > cap:
+            raise BodyTooLarge(f"more than {cap} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+class _SignedClient:
+    """Signed GET and POST over one `_send`, shared by both implementations."""
+
+    options: HttpOptions
+
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, cap: int
+    ) -> HttpResponse:
+        raise NotImplementedError
+
+    async def get(
+        self,
+        url: str,
+        *,
+        key: CryptographicSecret | None = None,
+        accept: str = AP_ACCEPT,
+        max_body: int | None = None,
+    ) -> HttpResponse:
+        headers = _get_headers(url, key, accept, self.options)
+        return await self._send("GET", url, headers, None, max_body or self.options.max_body)
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        key: CryptographicSecret | None = None,
+        digest: str | None = None,
+        content_type: str = AP_CONTENT_TYPE,
+    ) -> HttpResponse:
+        headers = _post_headers(url, body, key, digest, content_type, self.options)
+        return await self._send("POST", url, headers, body, self.options.max_body)
+
+
+class AiohttpClient(_SignedClient):
     """Production client: one aiohttp session, keep-alive per host, bounded per host."""
 
     def __init__(
@@ -184,47 +232,17 @@ class AiohttpClient:
             async with self._client().request(
                 method, url, headers=headers, data=body, allow_redirects=False
             ) as response:
-                length = response.content_length
-                if length is not None and length > cap:
-                    raise BodyTooLarge(f"{length} bytes announced, cap {cap}")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.content.iter_chunked(65536):
-                    size += len(chunk)
-                    if size > cap:
-                        raise BodyTooLarge(f"more than {cap} bytes")
-                    chunks.append(chunk)
+                body_bytes = await _read_capped(
+                    response.content.iter_chunked(65536), response.content_length, cap
+                )
                 return HttpResponse(
                     status=response.status,
                     headers={k.lower(): v for k, v in response.headers.items()},
-                    body=b"".join(chunks),
+                    body=body_bytes,
                     url=str(response.url),
                 )
         except (TimeoutError, aiohttp.ClientError, ssl.SSLError, OSError) as exc:
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
-
-    async def get(
-        self,
-        url: str,
-        *,
-        key: CryptographicSecret | None = None,
-        accept: str = AP_ACCEPT,
-        max_body: int | None = None,
-    ) -> HttpResponse:
-        headers = _get_headers(url, key, accept, self.options)
-        return await self._send("GET", url, headers, None, max_body or self.options.max_body)
-
-    async def post(
-        self,
-        url: str,
-        body: bytes,
-        *,
-        key: CryptographicSecret | None = None,
-        digest: str | None = None,
-        content_type: str = AP_CONTENT_TYPE,
-    ) -> HttpResponse:
-        headers = _post_headers(url, body, key, digest, content_type, self.options)
-        return await self._send("POST", url, headers, body, self.options.max_body)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -232,7 +250,7 @@ class AiohttpClient:
             self._session = None
 
 
-class HttpxClient:
+class HttpxClient(_SignedClient):
     """Test client: requests to `https://a.test` go to the ASGI app mounted for it."""
 
     def __init__(
@@ -258,46 +276,16 @@ class HttpxClient:
         try:
             async with self._client.stream(method, url, headers=headers, content=body) as response:
                 length = response.headers.get("content-length")
-                if length and length.isdigit() and int(length) > cap:
-                    raise BodyTooLarge(f"{length} bytes announced, cap {cap}")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise BodyTooLarge(f"more than {cap} bytes")
-                    chunks.append(chunk)
+                announced = int(length) if length and length.isdigit() else None
+                body_bytes = await _read_capped(response.aiter_bytes(), announced, cap)
                 return HttpResponse(
                     status=response.status_code,
                     headers={k.lower(): v for k, v in response.headers.items()},
-                    body=b"".join(chunks),
+                    body=body_bytes,
                     url=str(response.url),
                 )
         except httpx.HTTPError as exc:
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
-
-    async def get(
-        self,
-        url: str,
-        *,
-        key: CryptographicSecret | None = None,
-        accept: str = AP_ACCEPT,
-        max_body: int | None = None,
-    ) -> HttpResponse:
-        headers = _get_headers(url, key, accept, self.options)
-        return await self._send("GET", url, headers, None, max_body or self.options.max_body)
-
-    async def post(
-        self,
-        url: str,
-        body: bytes,
-        *,
-        key: CryptographicSecret | None = None,
-        digest: str | None = None,
-        content_type: str = AP_CONTENT_TYPE,
-    ) -> HttpResponse:
-        headers = _post_headers(url, body, key, digest, content_type, self.options)
-        return await self._send("POST", url, headers, body, self.options.max_body)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.models import utcnow
 from federation.flow_models import InboxItem, SeenActivity
+from federation.leases import lease_ids
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -86,14 +87,9 @@ async def claim_items(
         .order_by(InboxItem.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(await session.scalars(due))
+    ids = await lease_ids(session, InboxItem, due, now=now, lease=LEASE)
     if not ids:
         return []
-    await session.execute(
-        update(InboxItem).where(InboxItem.id.in_(ids)).values(locked_until=now + LEASE)
-    )
     return list(
         await session.scalars(select(InboxItem).where(InboxItem.id.in_(ids)).order_by(InboxItem.id))
     )

@@ -197,11 +197,28 @@ class Publisher:
 
             await self._send(session, update, self.territory, [self.territory, *obj.themes], uri)
             announced = list(obj.themes)
+        return await self._published(
+            session, initiative, obj, uri, themes, announced, {}, is_local=True
+        )
+
+    async def _published(
+        self,
+        session: AsyncSession,
+        initiative: Initiative,
+        obj: FederatedObject | None,
+        uri: str,
+        themes: list[str],
+        announced: list[str],
+        extra: dict[str, Any],
+        *,
+        is_local: bool,
+    ) -> FederatedObject:
+        """Announce to the theme actors not told yet; record the object as published."""
         for slug in themes:
             if slug not in announced:
-                await self._announce(session, slug, uri, {})
+                await self._announce(session, slug, uri, extra)
         if obj is None:
-            obj = FederatedObject(object_uri=uri, initiative_id=initiative.id, is_local=True)
+            obj = FederatedObject(object_uri=uri, initiative_id=initiative.id, is_local=is_local)
             session.add(obj)
         obj.state = "published"
         obj.themes = sorted(set(announced) | set(themes))
@@ -224,16 +241,9 @@ class Publisher:
         await self._announce(session, self.territory, uri, via)
         themes = _core_slugs(initiative)
         announced = list(obj.themes) if obj is not None and obj.state == "published" else []
-        for slug in themes:
-            if slug not in announced:
-                await self._announce(session, slug, uri, via)
-        if obj is None:
-            obj = FederatedObject(object_uri=uri, initiative_id=initiative.id, is_local=False)
-            session.add(obj)
-        obj.state = "published"
-        obj.themes = sorted(set(announced) | set(themes))
-        obj.updated_at = initiative.updated_at
-        return obj
+        return await self._published(
+            session, initiative, obj, uri, themes, announced, via, is_local=False
+        )
 
     async def run_once(self, session: AsyncSession) -> int:
         """Enqueue what one batch of changes calls for; the number of initiatives handled."""

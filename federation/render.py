@@ -257,30 +257,29 @@ def _activity(
     return body
 
 
-def create(activity_id: str, actor: str, page: dict[str, Any]) -> dict[str, Any]:
-    """Create{Page}, addressed like the object."""
+def _about_page(
+    kind: str, activity_id: str, actor: str, page: dict[str, Any], *, stamp: str
+) -> dict[str, Any]:
+    """An activity on a Page, addressed like it and dated by its `stamp` field."""
     return _activity(
-        "Create",
+        kind,
         activity_id,
         actor,
         page,
         to=page.get("to", ()),
         cc=page.get("cc", ()),
-        published=page.get("published"),
+        published=page.get(stamp),
     )
+
+
+def create(activity_id: str, actor: str, page: dict[str, Any]) -> dict[str, Any]:
+    """Create{Page}, addressed like the object."""
+    return _about_page("Create", activity_id, actor, page, stamp="published")
 
 
 def update(activity_id: str, actor: str, page: dict[str, Any]) -> dict[str, Any]:
     """Update{Page}, addressed like the object."""
-    return _activity(
-        "Update",
-        activity_id,
-        actor,
-        page,
-        to=page.get("to", ()),
-        cc=page.get("cc", ()),
-        published=page.get("updated"),
-    )
+    return _about_page("Update", activity_id, actor, page, stamp="updated")
 
 
 def delete(

@@ -348,6 +348,27 @@ def _page_url(collection: str, cursor: int | str | None) -> str:
     return f"{collection}?{query}"
 
 
+def _paged(request: Request) -> bool:
+    """True when a page is asked for, False for the collection's summary."""
+    return "page" in request.query_params or "cursor" in request.query_params
+
+
+def _cursor_page(
+    collection_id: str, cursor: int | None, rows: list, items: list[dict[str, Any]], total: int
+) -> dict[str, Any]:
+    """One page of a cursor-paged collection; a full page links to the next from its last row."""
+    next_page = (
+        _page_url(collection_id, rows[-1].id) if len(rows) == collections.PAGE_SIZE else None
+    )
+    return render.collection_page(
+        _page_url(collection_id, cursor),
+        part_of=collection_id,
+        items=items,
+        next_page=next_page,
+        total=total,
+    )
+
+
 async def _collection_route(request: Request, build) -> Response:
     """Common shape of collection routes: find the actor, authorize, build."""
     settings = _settings(request)
@@ -377,8 +398,7 @@ async def outbox(request: Request) -> Response:
             return render.ordered_collection(collection_id, total=0, items=[])
         theme_id = actor.theme_id if actor.kind == THEME else None
         total = await collections.count_published_local(session, theme_id=theme_id)
-        paged = "page" in request.query_params or "cursor" in request.query_params
-        if not paged:
+        if not _paged(request):
             return render.ordered_collection(
                 collection_id, total=total, first=_page_url(collection_id, None)
             )
@@ -411,16 +431,7 @@ async def outbox(request: Request) -> Response:
                 )
         for item in items:
             item.pop("@context", None)
-        next_page = (
-            _page_url(collection_id, rows[-1].id) if len(rows) == collections.PAGE_SIZE else None
-        )
-        return render.collection_page(
-            _page_url(collection_id, before),
-            part_of=collection_id,
-            items=items,
-            next_page=next_page,
-            total=total,
-        )
+        return _cursor_page(collection_id, before, rows, items, total)
 
     return await _collection_route(request, build)
 
@@ -470,8 +481,7 @@ async def initiatives_collection(request: Request) -> Response:
             return None
         collection_id = urls.initiatives_collection(actor.name)
         total = await collections.count_published_local(session)
-        paged = "page" in request.query_params or "cursor" in request.query_params
-        if not paged:
+        if not _paged(request):
             return render.ordered_collection(
                 collection_id, total=total, first=_page_url(collection_id, None)
             )
@@ -489,16 +499,7 @@ async def initiatives_collection(request: Request) -> Response:
             )
             for initiative in rows
         ]
-        next_page = (
-            _page_url(collection_id, rows[-1].id) if len(rows) == collections.PAGE_SIZE else None
-        )
-        return render.collection_page(
-            _page_url(collection_id, after),
-            part_of=collection_id,
-            items=items,
-            next_page=next_page,
-            total=total,
-        )
+        return _cursor_page(collection_id, after, rows, items, total)
 
     return await _collection_route(request, build)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -83,6 +84,17 @@ async def _decide(page_: Page, decide, *loaded: Any) -> dict[str, str]:
     return {}
 
 
+def _decided(request: Request, done: str, initiative: Initiative) -> Response:
+    """Back to the queue, with the decision said in a flash message."""
+    flash(request, done % {"name": initiative.name})
+    return see_other("/moderation")
+
+
+def _refusal_status(errors: dict[str, str]) -> int:
+    """409 when the decision itself was refused (only "_"), 422 for field errors."""
+    return 409 if "_" in errors and len(errors) == 1 else 422
+
+
 @page(role="moderator")
 async def proposal(page_: Page) -> Response:
     request = page_.request
@@ -133,9 +145,8 @@ async def proposal(page_: Page) -> Response:
                 if action == "reject"
                 else _("« %(name)s » : proposition publiée.")
             )
-            flash(request, done % {"name": initiative.name})
-            return see_other("/moderation")
-        status = 409 if "_" in errors and len(errors) == 1 else 422
+            return _decided(request, done, initiative)
+        status = _refusal_status(errors)
         initiative = await initiatives.get_initiative(page_.session, initiative_id)
     context: dict[str, Any] = {
         "initiative": initiative,
@@ -199,9 +210,8 @@ async def correction(page_: Page) -> Response:
                 if action == "reject"
                 else _("« %(name)s » : correction appliquée.")
             )
-            flash(request, done % {"name": initiative.name})
-            return see_other("/moderation")
-        status = 409 if "_" in errors and len(errors) == 1 else 422
+            return _decided(request, done, initiative)
+        status = _refusal_status(errors)
         correction_ = await initiatives.get_correction(page_.session, correction_id)
         initiative = await initiatives.get_initiative(page_.session, correction_.initiative_id)
     context: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -69,6 +69,16 @@ def take_text(
     value = value.strip()
     if len(value) > limit:
         errors[field] = f"trop long ({len(value)} caractères, maximum {limit})"
+    return value
+
+
+def take_choice(
+    data: dict[str, Any], field: str, choices: Sequence[str], errors: dict[str, str]
+) -> Any:
+    """Pop a required field that must be one of `choices`."""
+    value = data.pop(field, None)
+    if value not in choices:
+        errors[field] = f"obligatoire, un de : {', '.join(choices)}"
     return value
 
 

@@ -21,6 +21,7 @@ from web.api_common import (
     require_moderator,
     resource,
     settings_of,
+    take_choice,
     take_text,
 )
 from web.auth import author_of, current_person
@@ -45,9 +46,7 @@ async def decide_correction(request: Request) -> Response:
         person = require_moderator(await current_person(request, session))
         data = await json_body(request)
         errors: dict[str, str] = {}
-        decision = data.pop("decision", None)
-        if decision not in DECISIONS:
-            errors["decision"] = f"obligatoire, un de : {', '.join(DECISIONS)}"
+        decision = take_choice(data, "decision", DECISIONS, errors)
         message = take_text(data, "message", errors, limit=1000)
         edits = data.pop("edits", None)
         if edits is not None and not isinstance(edits, dict):

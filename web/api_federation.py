@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -16,6 +14,7 @@ from directory.errors import ValidationError
 from federation import delivery_store, follows, inbox_store, instances
 from federation.flow_models import TRUST_POLICIES
 from web.auth import require_role
+from web.bodies import read_json
 
 PREFIX = "/api/v1/federation"
 MAX_BODY = 10_000
@@ -27,16 +26,7 @@ def _iso(moment: Any) -> str | None:
 
 async def _body(request: Request) -> dict[str, Any]:
     """The JSON object sent (400 when unreadable, 413 when too large, as the rest of the API)."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(413, f"corps trop volumineux (maximum {MAX_BODY} octets)")
-    try:
-        data = orjson.loads(body or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise HTTPException(400, f"JSON invalide : {exc}") from exc
-    if not isinstance(data, dict):
-        raise HTTPException(400, "un objet JSON est attendu")
-    return data
+    return await read_json(request, MAX_BODY)
 
 
 def _db(request: Request) -> Database:

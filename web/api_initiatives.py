@@ -27,6 +27,7 @@ from web.api_common import (
     require_moderator,
     resource,
     settings_of,
+    take_choice,
     take_text,
     visible_initiative,
 )
@@ -178,9 +179,7 @@ async def moderate_initiative(request: Request) -> Response:
         person = require_moderator(await current_person(request, session))
         data = await json_body(request)
         errors: dict[str, str] = {}
-        state = data.pop("state", None)
-        if state not in MODERATION_TARGETS:
-            errors["state"] = f"obligatoire, un de : {', '.join(MODERATION_TARGETS)}"
+        state = take_choice(data, "state", MODERATION_TARGETS, errors)
         message = take_text(data, "message", errors, limit=MESSAGE_LIMIT)
         refuse_unknown(data, (), errors)
         raise_if(errors)

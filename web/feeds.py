@@ -9,6 +9,7 @@ from starlette.responses import Response
 from directory import browse
 from web.i18n import gettext as _
 from web.i18n import lazy_language
+from web.pages_common import known_commune
 from web.templating import isodate, templates_of
 
 FEED_SIZE = 50
@@ -56,9 +57,6 @@ async def theme_feed(request: Request) -> Response:
 async def commune_feed(request: Request) -> Response:
     code = request.path_params["insee"]
     async with request.app.state.db.session() as session:
-        commune = await browse.commune(session, code)
-        count = await browse.count_published(session, commune=code)
-    if commune is None and count == 0:
-        raise HTTPException(404, "commune introuvable")
+        commune, _count = await known_commune(session, code)
     name = commune.name if commune else code
     return await _feed(request, name, f"/communes/{code}", commune=code)

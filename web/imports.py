@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import secrets
 from typing import Any
 
 from sqlalchemy import select
@@ -33,19 +32,12 @@ from directory.models import Initiative
 from directory.search import query_from_params
 from web import templating
 from web.auth import author_of, require_role
+from web.forms import csrf_token
 from web.importing import HttpClient, geocoder_for
 from web.settings import Settings
 
 CSRF_FIELD = "csrf_token"  # the same contract as every form of the site (session "csrf")
 PREVIEW_ROWS = 5
-
-
-def _csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -75,7 +67,7 @@ async def _form(request: Request) -> dict[str, Any]:
 async def _render(
     request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> Response:
-    context = {"csrf_token": _csrf_token(request), "csrf_field_name": CSRF_FIELD, **context}
+    context = {"csrf_token": csrf_token(request), "csrf_field_name": CSRF_FIELD, **context}
     render = getattr(templating, "render", None)
     if render is not None:  # the site's layout and common context, when available
         return await render(request, name, context, status_code=status)

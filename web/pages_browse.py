@@ -13,7 +13,13 @@ from directory import browse, search
 from directory.errors import ValidationError
 from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
 from web.i18n import N_, lazy_language
-from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
+from web.pages_common import (
+    filter_choices,
+    filter_query_string,
+    form_values,
+    known_commune,
+    parse_query,
+)
 from web.templating import render
 
 SORT_LABELS = (
@@ -107,10 +113,7 @@ async def commune_page(request: Request) -> Response:
     """A commune: its initiatives, the themes they cover, feed and embed."""
     code = request.path_params["insee"]
     async with request.app.state.db.session() as session:
-        commune = await browse.commune(session, code)
-        count = await browse.count_published(session, commune=code)
-        if commune is None and count == 0:
-            raise HTTPException(404, "commune introuvable")
+        commune, count = await known_commune(session, code)
         latest = await browse.latest(session, 12, commune=code)
         name = commune.name if commune else (latest[0].city if latest else code)
         context = {

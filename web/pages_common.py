@@ -8,10 +8,12 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from directory import browse
 from directory.errors import ValidationError
+from directory.models import Commune
 from directory.search import SearchQuery, query_from_params
 from directory.themes import all_themes
 from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
@@ -65,3 +67,12 @@ def parse_query(request: Request, **overrides: Any) -> tuple[SearchQuery, dict[s
         errors = dict(exc.errors)
         query = query_from_params(QueryParams([(k, v) for k, v in items if k not in errors]))
     return replace(query, **overrides), errors
+
+
+async def known_commune(session: AsyncSession, code: str) -> tuple[Commune | None, int]:
+    """A commune and its published count; 404 unless it is known or has initiatives."""
+    commune = await browse.commune(session, code)
+    count = await browse.count_published(session, commune=code)
+    if commune is None and count == 0:
+        raise HTTPException(404, "commune introuvable")
+    return commune, count

@@ -74,6 +74,20 @@ async def test_malformed_body_is_a_400_and_bad_fields_a_422(client, admin):
     assert set(response.json()["fields"]) == {"domain", "reason"}
 
 
+async def test_oversize_body_is_a_413_and_non_json_a_400(client, admin):
+    big = {"domain": "spam.example", "reason": "x" * 20_000}
+    response = await client.post("/api/v1/federation/blocks", json=big, headers=admin)
+    assert response.status_code == 413
+    response = await client.post(
+        "/api/v1/federation/blocks",
+        content=b"domain=spam.example",
+        headers={**admin, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    listed = (await client.get("/api/v1/federation/blocks", headers=admin)).json()["items"]
+    assert listed == []
+
+
 async def test_inbox_listing_shows_refusals_with_reasons(client, db, admin):
     async with db.session() as session:
         await inbox_store.record_refusal(

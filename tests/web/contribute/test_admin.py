@@ -11,6 +11,7 @@ from directory.models import Commune, Person
 from federation import follows, instances
 from federation.flow_models import DomainBlock, RemoteInstance
 from tests.web.contribute.conftest import count
+from tests.web.contribute.remote import record_contact
 
 
 async def person_by_email(db, email: str) -> Person | None:
@@ -244,8 +245,8 @@ async def test_bad_communes_csv_is_explained(client, db, admin, sign_in):
 
 async def test_federation_page_shows_follows_health_and_trust(client, db, admin, sign_in):
     async with db.session() as session:
-        await instances.record_contact(session, "region.test")
-        await instances.record_contact(session, "broken.test", error="HTTP 500 on delivery")
+        await record_contact(session, "region.test")
+        await record_contact(session, "broken.test", error="HTTP 500 on delivery")
         await follows.add_following(
             session,
             remote_actor_uri="https://region.test/actors/region",
@@ -275,7 +276,7 @@ async def test_federation_page_shows_follows_health_and_trust(client, db, admin,
 
 async def test_set_trust_and_block_a_domain(client, db, admin, sign_in):
     async with db.session() as session:
-        await instances.record_contact(session, "region.test")
+        await record_contact(session, "region.test")
     token = await sign_in(admin)
 
     trusted = await client.post(
@@ -305,7 +306,7 @@ async def test_set_trust_and_block_a_domain(client, db, admin, sign_in):
 
 async def test_federation_bad_input(client, db, admin, sign_in):
     async with db.session() as session:
-        await instances.record_contact(session, "region.test")
+        await record_contact(session, "region.test")
     token = await sign_in(admin)
 
     bad_trust = await client.post(

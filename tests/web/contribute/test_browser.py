@@ -18,6 +18,7 @@ from directory.db import Database
 from directory.initiatives import Author, get_initiative
 from federation import follows, instances
 from tests.web.contribute.conftest import PASSWORD
+from tests.web.contribute.remote import record_contact
 from tests.web.pages.conftest import artifacts, axe_source, browser  # noqa: F401 (fixtures)
 from tests.web.pages.live import LiveServer
 from tests.web.pages.sample import populate
@@ -33,7 +34,7 @@ ADMIN = "admin@example.org"
 async def federation_state(session) -> None:
     """Instances in every state, so the federation page shows what an admin will see."""
     await instances.set_trust(session, "erdre.example", "publish")
-    await instances.record_contact(session, "erdre.example")
+    await record_contact(session, "erdre.example")
     await follows.add_following(
         session,
         remote_actor_uri="https://erdre.example/actors/erdre",
@@ -50,7 +51,7 @@ async def federation_state(session) -> None:
         remote_host="pays-de-la-loire.example",
         inbox="https://pays-de-la-loire.example/inbox",
     )
-    await instances.record_contact(
+    await record_contact(
         session, "panne.example", error="HTTP 503 (Service Unavailable) après 4 tentatives"
     )
     await instances.block_domain(session, "spam.example", "Publicités en masse")
