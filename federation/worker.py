@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -44,8 +44,12 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         resolve: HostResolver = system_resolve,
         delivery_batch: int = 200,
+        tasks: Sequence[Callable[[], Awaitable[int]]] = (),
     ) -> None:
         self.settings = settings
+        # The instance's other background work (e.g. periodic imports), run once per round;
+        # each returns how many things it did. Passed in: federation does not know of it.
+        self.tasks = tuple(tasks)
         self.db = db
         self.client = client
         self.clock = clock
@@ -83,6 +87,8 @@ class Worker:
             done += await self.publisher.run_once(session)
         done += await self.deliverer.run_once()
         done += await self._backfiller.run_once()
+        for task in self.tasks:
+            done += await task()
         return done
 
     async def run_until_idle(self, max_rounds: int = 100) -> int:

@@ -15,6 +15,9 @@ from directory.imports import jobs
 from directory.imports.fetch import FetchError
 from directory.imports.geocode import BanGeocoder
 from directory.models import Initiative, utcnow
+from federation.http import HttpxClient
+from federation.worker import Worker
+from web.commands.federation import instance_tasks
 from web.importing import HttpClient, run_due_imports
 
 DATA = Path("/work/shared/data")
@@ -136,3 +139,22 @@ async def test_ban_geocoder_fills_missing_coordinates(db, settings, server, tmp_
     async with db.session() as session:
         row = await session.scalar(select(Initiative))
     assert (row.latitude, row.longitude) == (46.3237, -0.4617)
+
+
+async def test_the_worker_runs_due_imports_each_round(db, settings, server):
+    async with db.session() as session:
+        await jobs.save_source(
+            session, key="transiscope", kind="gogocarto",
+            location=f"{server}/transiscope.json", every_seconds=86400,
+            now=utcnow() - timedelta(days=2),
+        )  # fmt: skip
+    client = HttpxClient()
+    worker = Worker(settings, db, client, tasks=instance_tasks(settings, db))
+    try:
+        await worker.run_once()
+    finally:
+        await client.close()
+
+    async with db.session() as session:
+        (job,) = await jobs.list_jobs(session)
+    assert job.state == "done" and job.report["imported"] == 100

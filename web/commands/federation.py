@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
 import sys
@@ -21,6 +22,7 @@ from federation.http import AiohttpClient
 from federation.worker import Worker
 from web.activitypub import http_client
 from web.commands import demo_federation
+from web.importing import run_due_imports
 from web.settings import Settings
 
 log = logging.getLogger("maillage.worker")
@@ -59,11 +61,16 @@ def _run(
 # --- worker ---------------------------------------------------------------------------------
 
 
+def instance_tasks(settings: Settings, db: Database) -> list[Callable[[], Awaitable[int]]]:
+    """Background work beside federation that every worker round runs: periodic imports."""
+    return [functools.partial(run_due_imports, db, settings)]
+
+
 async def run_worker(settings: Settings, db: Database, *, stop: asyncio.Event) -> None:
     """The worker loop of `maillage worker` until `stop` is set."""
     client = AiohttpClient(allow_private_addresses=settings.allow_private_addresses)
     try:
-        await Worker(settings, db, client).run(stop)
+        await Worker(settings, db, client, tasks=instance_tasks(settings, db)).run(stop)
     finally:
         await client.close()
 
@@ -92,7 +99,8 @@ def worker_command(args: argparse.Namespace) -> int:
 async def run_worker_in_process(app: Starlette) -> None:
     """In-process worker for `maillage demo` (IN_PROCESS_TASKS): runs until cancelled."""
     stop = asyncio.Event()
-    worker = Worker(app.state.settings, app.state.db, http_client(app))
+    settings, db = app.state.settings, app.state.db
+    worker = Worker(settings, db, http_client(app), tasks=instance_tasks(settings, db))
     try:
         await worker.run(stop)
     finally:
