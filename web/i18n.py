@@ -2,8 +2,8 @@
 
 Catalogs live in web/locale/<lang>/LC_MESSAGES/messages.po with French msgids; they are
 compiled in memory when the first page is rendered (no build step, nothing generated in the
-repository). `pybabel extract -F babel.cfg -o web/locale/messages.pot .` then
-`pybabel update -i web/locale/messages.pot -d web/locale` refresh them after a change.
+repository). `python -m web.locale.catalog` (web/locale/catalog.py) extracts the messages,
+refreshes the catalogs and lists the English ones still untranslated after a change.
 
 The language of a request: `?lang=` (which also sets the `lang` cookie), then the `lang`
 cookie, then Accept-Language, then the instance's default language.
