@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text, update
@@ -17,6 +17,7 @@ from directory.search import (
     query_from_params,
     search_initiatives,
 )
+from tests.builders import add_initiatives
 
 ADMIN = Author(None, "test")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -132,22 +133,8 @@ PUBLISHED = [d["name"] for d in FIXTURE if d.get("_state", "published") == "publ
 @pytest.fixture
 async def directory(session):
     """The fixture above, stored; created_at one day apart in list order."""
-    created = {}
-    for n, data in enumerate(FIXTURE):
-        fields = {k: v for k, v in data.items() if not k.startswith("_")}
-        origin = data.get("_origin")
-        initiative = await initiatives.create_initiative(
-            session,
-            fields,
-            author=ADMIN,
-            moderation_state=data.get("_state", "published"),
-            origin=origin,
-            uri=f"https://{origin}/initiatives/{n}" if origin else None,
-            published=T0 + timedelta(days=n),
-        )
-        created[initiative.name] = initiative
-    await session.flush()
-    return created
+    stored = await add_initiatives(session, FIXTURE, author=ADMIN, first_published=T0)
+    return {initiative.name: initiative for initiative in stored}
 
 
 def names(result) -> list[str]:

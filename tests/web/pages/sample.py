@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.initiatives import Author, create_initiative, update_initiative
-from directory.models import Commune, Initiative, Relation
+from directory.initiatives import Author, update_initiative
+from directory.models import Initiative, Relation
+from tests.builders import add_communes, add_initiatives
 
 COMMUNES = (
     ("44109", "Nantes", 47.2181, -1.5528, 320732, "44000"),
@@ -91,6 +92,10 @@ INITIATIVES = (
 )
 
 REMOTE = dict(
+    _origin="erdre.example",
+    _uri="https://erdre.example/initiatives/ressourcerie",
+    _via=["erdre.example", "pays-de-la-loire.example"],
+    _author=Author(None, "federation:erdre.example"),
     name="Ressourcerie de l'Erdre",
     summary="Collecte, tri et revente d'objets de seconde main.",
     themes=["reemploi-reparation"],
@@ -102,6 +107,9 @@ REMOTE = dict(
 )
 
 HIDDEN = dict(
+    _state="proposed",
+    _author=Author(None, "secret.person@example.net"),
+    _proposer_email="secret.person@example.net",
     name="Proposition en attente secrète",
     summary="Ne doit apparaître nulle part.",
     themes=["alimentation"],
@@ -114,39 +122,11 @@ HIDDEN = dict(
 
 async def populate(session: AsyncSession) -> dict[str, Initiative]:
     """Communes, six local published initiatives, one remote, one proposal, a relation."""
-    for code, name, lat, lon, population, postal in COMMUNES:
-        session.add(
-            Commune(
-                insee_code=code,
-                name=name,
-                latitude=lat,
-                longitude=lon,
-                population=population,
-                postal_code=postal,
-            )
-        )
-    author = Author(None, "import:demo")
-    out: dict[str, Initiative] = {}
-    for data in INITIATIVES:
-        item = await create_initiative(session, data, author=author, moderation_state="published")
-        out[item.slug] = item
-    remote = await create_initiative(
-        session,
-        REMOTE,
-        author=Author(None, "federation:erdre.example"),
-        moderation_state="published",
-        origin="erdre.example",
-        uri="https://erdre.example/initiatives/ressourcerie",
-        via=["erdre.example", "pays-de-la-loire.example"],
+    add_communes(session, COMMUNES)
+    stored = await add_initiatives(
+        session, [*INITIATIVES, REMOTE, HIDDEN], author=Author(None, "import:demo")
     )
-    out[remote.slug] = remote
-    hidden = await create_initiative(
-        session,
-        HIDDEN,
-        author=Author(None, "secret.person@example.net"),
-        proposer_email="secret.person@example.net",
-    )
-    out[hidden.slug] = hidden
+    out = {item.slug: item for item in stored}
     repair = out["repair-cafe-de-chantenay"]
     await update_initiative(
         session,
@@ -173,16 +153,14 @@ async def populate_many(session: AsyncSession, count: int) -> None:
     from directory.vocabulary import CORE_THEMES, NEEDS
 
     rng = random.Random(44)
-    places = [c for c in COMMUNES]
+    records = []
     for n in range(count):
-        code, city, lat, lon, _, postal = places[n % len(places)]
-        theme = CORE_THEMES[n % len(CORE_THEMES)].slug
-        await create_initiative(
-            session,
+        code, city, lat, lon, _, postal = COMMUNES[n % len(COMMUNES)]
+        records.append(
             {
                 "name": f"Initiative {city} {n + 1:03d}",
                 "summary": f"Une initiative locale à {city}.",
-                "themes": [theme],
+                "themes": [CORE_THEMES[n % len(CORE_THEMES)].slug],
                 "needs": [NEEDS[n % len(NEEDS)].slug],
                 "actor_kinds": ["association"],
                 "city": city,
@@ -190,7 +168,6 @@ async def populate_many(session: AsyncSession, count: int) -> None:
                 "insee_code": code,
                 "latitude": lat + rng.uniform(-0.12, 0.12),
                 "longitude": lon + rng.uniform(-0.18, 0.18),
-            },
-            author=Author(None, "import:demo"),
-            moderation_state="published",
+            }
         )
+    await add_initiatives(session, records, author=Author(None, "import:demo"))
