@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory import initiatives
 from directory.errors import NotEditable, NotFound, ValidationError
 from directory.initiatives import Author
+from directory.messages import N_
 from directory.models import Correction, Initiative
 from directory.models_web import StatusLink
 from directory.validation import EMAIL
@@ -40,11 +41,13 @@ def clean_proposer(email: str, message: str, *, signed_in: bool) -> tuple[str, s
     email = (email or "").strip().lower()
     message = (message or "").strip()
     if not signed_in and not email:
-        errors["proposer_email"] = "obligatoire pour vous tenir au courant de la suite"
+        errors["proposer_email"] = N_("obligatoire pour vous tenir au courant de la suite")
     elif email and (len(email) > 254 or not EMAIL.match(email)):
-        errors["proposer_email"] = "adresse e-mail invalide"
+        errors["proposer_email"] = N_("adresse e-mail invalide")
     if len(message) > MESSAGE_LIMIT:
-        errors["message"] = f"trop long ({len(message)} caractères, maximum {MESSAGE_LIMIT})"
+        errors["message"] = N_(
+            "trop long (%(n)s caractères, maximum %(limit)s)", n=len(message), limit=MESSAGE_LIMIT
+        )
     if errors:
         raise ValidationError(errors)
     return email, message
@@ -93,7 +96,7 @@ async def propose_correction(
 ) -> Submitted:
     """Store a correction of a published local initiative, with a status link when anonymous."""
     if initiative.moderation_state != "published":
-        raise NotEditable("seules les initiatives publiées peuvent recevoir une correction")
+        raise NotEditable(N_("seules les initiatives publiées peuvent recevoir une correction"))
     correction = await initiatives.propose_correction(
         session,
         initiative,
@@ -117,7 +120,7 @@ async def by_status_token(session: AsyncSession, token: str) -> Initiative | Cor
         found = await session.get(Correction, link.correction_id)
         if found is not None:
             return found
-    raise NotFound("lien de suivi inconnu ou expiré")
+    raise NotFound(N_("lien de suivi inconnu ou expiré"))
 
 
 async def proposals_of(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import search, themes
 from directory.errors import Conflict, NotEditable, NotFound, ValidationError
+from directory.messages import N_
 from directory.models import (
     Correction,
     Initiative,
@@ -87,7 +88,7 @@ async def get_initiative(session: AsyncSession, key: int | str) -> Initiative:
     column = Initiative.id if isinstance(key, int) else Initiative.slug
     initiative = await session.scalar(select(Initiative).where(column == key))
     if initiative is None:
-        raise NotFound(f"initiative {key!r} introuvable")
+        raise NotFound(N_("initiative %(key)r introuvable", key=key))
     return initiative
 
 
@@ -139,12 +140,18 @@ async def create_initiative(
 ) -> Initiative:
     """Validate and store a new initiative with its first revision."""
     if moderation_state not in MODERATION_STATE_SLUGS:
-        raise ValidationError({"moderation_state": f"inconnu : {moderation_state}"})
+        raise ValidationError(
+            {
+                "moderation_state": N_(
+                    "inconnu : %(moderation_state)s", moderation_state=moderation_state
+                )
+            }
+        )
     values = clean_initiative(data, theme_slugs=await themes.all_slugs(session))
     slug = values.pop("slug", None)
     if slug:
         if await session.scalar(select(Initiative.id).where(Initiative.slug == slug)):
-            raise Conflict(f"l'identifiant {slug!r} est déjà pris", field="slug")
+            raise Conflict(N_("l'identifiant %(slug)r est déjà pris", slug=slug), field="slug")
     else:
         slug = await unique_slug(session, values["name"])
     if (
@@ -156,7 +163,10 @@ async def create_initiative(
             )
         )
     ):
-        raise Conflict(f"{source}:{source_id} est déjà importée", field="source_id")
+        raise Conflict(
+            N_("%(source)s:%(source_id)s est déjà importée", source=source, source_id=source_id),
+            field="source_id",
+        )
     now = utcnow()
     initiative = Initiative(
         slug=slug,
@@ -210,21 +220,26 @@ async def update_initiative(
     """
     if not initiative.is_local and not allow_remote:
         raise NotEditable(
-            f"cette initiative appartient à {initiative.origin} et ne se modifie que là-bas"
+            N_(
+                "cette initiative appartient à %(origin)s et ne se modifie que là-bas",
+                origin=initiative.origin,
+            )
         )
     values = clean_initiative(data, theme_slugs=await themes.all_slugs(session), partial=True)
     new_slug = values.pop("slug", None)
     changes = diff(field_values(initiative), values)
     if new_slug and new_slug != initiative.slug:
         if await session.scalar(select(Initiative.id).where(Initiative.slug == new_slug)):
-            raise Conflict(f"l'identifiant {new_slug!r} est déjà pris", field="slug")
+            raise Conflict(
+                N_("l'identifiant %(new_slug)r est déjà pris", new_slug=new_slug), field="slug"
+            )
         changes["slug"] = [initiative.slug, new_slug]
         initiative.slug = new_slug
     if not changes:
         return {}
     after = {**field_values(initiative), **values}
     if (after["latitude"] is None) != (after["longitude"] is None):
-        raise ValidationError({"latitude": "latitude et longitude vont ensemble"})
+        raise ValidationError({"latitude": N_("latitude et longitude vont ensemble")})
     await _apply(session, initiative, {k: values[k] for k in changes if k in values})
     initiative.updated_at = utcnow()
     session.add(
@@ -252,9 +267,11 @@ async def moderate(
 ) -> None:
     """Move an initiative to another moderation state (publish, reject, withdraw)."""
     if state not in MODERATION_STATE_SLUGS:
-        raise ValidationError({"moderation_state": f"inconnu : {state}"})
+        raise ValidationError({"moderation_state": N_("inconnu : %(state)s", state=state)})
     if state == initiative.moderation_state:
-        raise Conflict(f"l'initiative est déjà dans l'état {state!r}", field="moderation_state")
+        raise Conflict(
+            N_("l'initiative est déjà dans l'état %(state)r", state=state), field="moderation_state"
+        )
     old = initiative.moderation_state
     initiative.moderation_state = state
     initiative.updated_at = utcnow()
@@ -294,12 +311,12 @@ async def propose_correction(
 ) -> Correction:
     """Record a proposed change to a published initiative; the initiative is unchanged."""
     if not initiative.is_local:
-        raise NotEditable(f"cette initiative appartient à {initiative.origin}")
+        raise NotEditable(N_("cette initiative appartient à %(origin)s", origin=initiative.origin))
     values = clean_initiative(data, theme_slugs=await themes.all_slugs(session), partial=True)
     values.pop("slug", None)
     changes = diff(field_values(initiative), values)
     if not changes:
-        raise ValidationError({"_": "la correction ne change rien"})
+        raise ValidationError({"_": N_("la correction ne change rien")})
     correction = Correction(
         initiative_id=initiative.id,
         changes=changes,
@@ -315,7 +332,7 @@ async def propose_correction(
 async def get_correction(session: AsyncSession, correction_id: int) -> Correction:
     correction = await session.get(Correction, correction_id)
     if correction is None:
-        raise NotFound(f"correction {correction_id} introuvable")
+        raise NotFound(N_("correction %(correction_id)s introuvable", correction_id=correction_id))
     return correction
 
 
@@ -330,7 +347,7 @@ async def decide_correction(
 ) -> dict[str, list[Any]]:
     """Approve (applying the proposed values, possibly edited) or reject a correction."""
     if correction.state != "proposed":
-        raise Conflict(f"cette correction est déjà {correction.state}")
+        raise Conflict(N_("cette correction est déjà %(state)s", state=correction.state))
     correction.state = "published" if approve else "rejected"
     correction.decided_at = utcnow()
     correction.moderation_note = message

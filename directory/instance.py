@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import ValidationError
+from directory.messages import N_
 from directory.models import InstanceSetting
 from directory.validation import is_http_url
 
@@ -53,16 +54,18 @@ def clean_settings(values: Mapping[str, str]) -> dict[str, str]:
     for name, raw in values.items():
         key = by_name.get(name)
         if key is None:
-            errors[name] = "réglage inconnu"
+            errors[name] = N_("réglage inconnu")
             continue
         if not isinstance(raw, str):
-            errors[name] = "doit être un texte"
+            errors[name] = N_("doit être un texte")
             continue
         value = raw.replace("\r\n", "\n").strip()
         if len(value) > key.limit:
-            errors[name] = f"trop long ({len(value)} caractères, maximum {key.limit})"
+            errors[name] = N_(
+                "trop long (%(n)s caractères, maximum %(limit)s)", n=len(value), limit=key.limit
+            )
         elif key.kind == "url" and value and not is_http_url(value):
-            errors[name] = "doit être une adresse web commençant par http:// ou https://"
+            errors[name] = N_("doit être une adresse web commençant par http:// ou https://")
         elif (
             key.kind == "tile-url"
             and value
@@ -71,9 +74,9 @@ def clean_settings(values: Mapping[str, str]) -> dict[str, str]:
                 and all(part in value for part in ("{z}", "{x}", "{y}"))
             )
         ):
-            errors[name] = "adresse de tuiles attendue, avec {z}, {x} et {y}"
+            errors[name] = N_("adresse de tuiles attendue, avec {z}, {x} et {y}")
         elif key.kind == "email" and value and ("@" not in value or " " in value):
-            errors[name] = "adresse e-mail invalide"
+            errors[name] = N_("adresse e-mail invalide")
         out[name] = value
     if errors:
         raise ValidationError(errors)

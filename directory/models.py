@@ -116,6 +116,20 @@ class ApiToken(Base):
     person: Mapped[Person] = relationship(lazy="joined")
 
 
+class SignIn(Base):
+    """A signed-in browser session kept on the server; the cookie only carries its token
+    (SHA-256 stored), so deleting the row signs that browser out for good."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class InitiativeTheme(Base):
     __tablename__ = "initiative_themes"
     __table_args__ = (Index("ix_initiative_themes_theme_id", "theme_id", "initiative_id"),)

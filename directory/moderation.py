@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory import initiatives
 from directory.errors import Conflict, ValidationError
 from directory.initiatives import TRACKED, Author, field_values
+from directory.messages import N_
 from directory.models import Correction, Initiative, Person
 
 REASON_LIMIT = 1000
@@ -151,10 +152,16 @@ def clean_reason(message: str, *, required: bool) -> str:
     """A moderator's message to the proposer, checked."""
     message = (message or "").strip()
     if required and not message:
-        raise ValidationError({"message": "obligatoire : dites au proposant pourquoi"})
+        raise ValidationError({"message": N_("obligatoire : dites au proposant pourquoi")})
     if len(message) > REASON_LIMIT:
         raise ValidationError(
-            {"message": f"trop long ({len(message)} caractères, maximum {REASON_LIMIT})"}
+            {
+                "message": N_(
+                    "trop long (%(n)s caractères, maximum %(limit)s)",
+                    n=len(message),
+                    limit=REASON_LIMIT,
+                )
+            }
         )
     return message
 
@@ -169,7 +176,9 @@ async def approve_proposal(
 ) -> dict[str, list[Any]]:
     """Publish a proposed initiative, after applying the moderator's edits if any."""
     if initiative.moderation_state != "proposed":
-        raise Conflict(f"cette proposition est déjà {initiative.moderation_state}")
+        raise Conflict(
+            N_("cette proposition est déjà %(state)s", state=initiative.moderation_state)
+        )
     message = clean_reason(message, required=False)
     changes: dict[str, list[Any]] = {}
     if edits:
@@ -190,7 +199,9 @@ async def reject_proposal(
 ) -> None:
     """Refuse a proposed initiative; the message is shown to the proposer."""
     if initiative.moderation_state != "proposed":
-        raise Conflict(f"cette proposition est déjà {initiative.moderation_state}")
+        raise Conflict(
+            N_("cette proposition est déjà %(state)s", state=initiative.moderation_state)
+        )
     message = clean_reason(message, required=True)
     await initiatives.moderate(session, initiative, "rejected", author=author, message=message)
 

@@ -10,7 +10,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory import sign_ins
 from directory.errors import Conflict, ValidationError
+from directory.messages import N_
 from directory.models import ApiToken, Person, utcnow
 from directory.validation import EMAIL
 from directory.vocabulary import ROLE_SLUGS
@@ -43,15 +45,15 @@ async def create_person(
     email = email.strip().lower()
     errors = {}
     if not EMAIL.match(email):
-        errors["email"] = "adresse e-mail invalide"
+        errors["email"] = N_("adresse e-mail invalide")
     if len(password) < MIN_PASSWORD:
-        errors["password"] = f"au moins {MIN_PASSWORD} caractères"
+        errors["password"] = N_("au moins %(min)s caractères", min=MIN_PASSWORD)
     if role not in ROLE_SLUGS:
-        errors["role"] = f"inconnu : {role}"
+        errors["role"] = N_("inconnu : %(role)s", role=role)
     if errors:
         raise ValidationError(errors)
     if await session.scalar(select(Person.id).where(Person.email == email)):
-        raise Conflict(f"un compte existe déjà pour {email}", field="email")
+        raise Conflict(N_("un compte existe déjà pour %(email)s", email=email), field="email")
     person = Person(
         email=email,
         password_hash=hash_password(password),
@@ -73,6 +75,30 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Pers
         _hasher.hash(password)  # same cost whether the account exists or not
         return None
     return person if check_password(person, password) else None
+
+
+async def change_password(
+    session: AsyncSession,
+    person: Person,
+    current: str,
+    new: str,
+    *,
+    keep_session: str | None = None,
+) -> int:
+    """Set a new password once the current one is given; every other session of the person
+    ends (all but the one of token `keep_session`). Returns how many ended."""
+    errors = {}
+    if not check_password(person, current):
+        errors["current_password"] = N_("mot de passe actuel incorrect")
+    if len(new) < MIN_PASSWORD:
+        errors["password"] = N_("au moins %(min)s caractères", min=MIN_PASSWORD)
+    elif len(new) > 1000:
+        errors["password"] = N_("trop long (maximum 1000 caractères)")
+    if errors:
+        raise ValidationError(errors)
+    person.password_hash = hash_password(new)
+    await session.flush()
+    return await sign_ins.end_sessions(session, person.id, keep=keep_session)
 
 
 def _token_hash(token: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import Conflict, NotFound, ValidationError
+from directory.messages import N_
 from directory.models import Initiative, Relation
 from directory.vocabulary import RELATION_KIND_SLUGS, RELATION_KINDS
 
@@ -29,7 +30,7 @@ async def resolve_target(session: AsyncSession, target: str, base_url: str) -> I
     """The published initiative `target` names (slug, our URL, or a known URI)."""
     target = target.strip()
     if not target:
-        raise ValidationError({"target": "obligatoire : un identifiant ou une adresse"})
+        raise ValidationError({"target": N_("obligatoire : un identifiant ou une adresse")})
     ours = f"{base_url.rstrip('/')}/initiatives/"
     if target.startswith(ours):
         found = await session.scalar(
@@ -40,9 +41,9 @@ async def resolve_target(session: AsyncSession, target: str, base_url: str) -> I
     else:
         found = await session.scalar(select(Initiative).where(Initiative.slug == target))
     if found is None:
-        raise ValidationError({"target": "aucune initiative connue sous cet identifiant"})
+        raise ValidationError({"target": N_("aucune initiative connue sous cet identifiant")})
     if found.moderation_state != "published":
-        raise ValidationError({"target": "cette initiative n'est pas publiée"})
+        raise ValidationError({"target": N_("cette initiative n'est pas publiée")})
     return found
 
 
@@ -59,17 +60,19 @@ async def add_relation(
     """Link `initiative` to `target`; ValidationError or Conflict, nothing stored on error."""
     errors: dict[str, str] = {}
     if kind not in RELATION_KIND_SLUGS:
-        errors["kind"] = "un de : " + ", ".join(k.slug for k in RELATION_KINDS)
+        errors["kind"] = N_(
+            "un de : %(choices)s", choices=", ".join(k.slug for k in RELATION_KINDS)
+        )
     note = " ".join((note or "").split())
     if len(note) > NOTE_LIMIT:
-        errors["note"] = f"{NOTE_LIMIT} caractères au plus"
+        errors["note"] = N_("%(limit)s caractères au plus", limit=NOTE_LIMIT)
     try:
         other = await resolve_target(session, target, base_url)
     except ValidationError as exc:
         errors.update(exc.errors)
         other = None
     if other is not None and other.id == initiative.id:
-        errors["target"] = "une initiative ne peut pas être liée à elle-même"
+        errors["target"] = N_("une initiative ne peut pas être liée à elle-même")
     if errors:
         raise ValidationError(errors)
     assert other is not None
@@ -81,7 +84,7 @@ async def add_relation(
             Relation.kind == kind,
         )
     ):
-        raise Conflict("ce lien existe déjà", field="target")
+        raise Conflict(N_("ce lien existe déjà"), field="target")
     relation = Relation(
         initiative_id=initiative.id,
         target_uri=uri,
@@ -107,6 +110,6 @@ async def remove_relation(session: AsyncSession, initiative: Initiative, relatio
     """Delete one of the initiative's links; NotFound if it has no such link."""
     relation = await session.get(Relation, relation_id)
     if relation is None or relation.initiative_id != initiative.id:
-        raise NotFound("lien introuvable")
+        raise NotFound(N_("lien introuvable"))
     await session.delete(relation)
     await session.flush()

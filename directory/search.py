@@ -24,6 +24,7 @@ from directory.filters import (
     tsquery,
 )
 from directory.fulltext import fts5_query
+from directory.messages import N_
 from directory.models import Initiative, InitiativeTheme, Theme
 from directory.text import fold, stemmed
 
@@ -186,7 +187,7 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
         except ValueError:
             numbers = ()
         if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
-            errors[name] = f"{count} nombres séparés par des virgules attendus"
+            errors[name] = N_("%(count)s nombres séparés par des virgules attendus", count=count)
             return None
         return numbers
 
@@ -197,41 +198,41 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            errors[name] = "nombre entier attendu"
+            errors[name] = N_("nombre entier attendu")
             return default
         if not low <= number <= high:
-            errors[name] = f"entre {low} et {high}"
+            errors[name] = N_("entre %(low)s et %(high)s", low=low, high=high)
             return default
         return number
 
     text = one("q")[:200]
     statuses = many("status")
     if bad := [s for s in statuses if s not in STATUS_SLUGS]:
-        errors["status"] = f"inconnu : {', '.join(bad)}"
+        errors["status"] = N_("inconnu : %(names)s", names=", ".join(bad))
     actor_kinds = many("actor_kind")
     if bad := [s for s in actor_kinds if s not in ACTOR_KIND_SLUGS]:
-        errors["actor_kind"] = f"inconnu : {', '.join(bad)}"
+        errors["actor_kind"] = N_("inconnu : %(names)s", names=", ".join(bad))
     needs = many("need")
     if bad := [s for s in needs if s not in NEED_SLUGS]:
-        errors["need"] = f"inconnu : {', '.join(bad)}"
+        errors["need"] = N_("inconnu : %(names)s", names=", ".join(bad))
     origin = one("origin", "all")
     if origin not in ("all", "local", "remote"):
-        errors["origin"] = "all, local ou remote"
+        errors["origin"] = N_("all, local ou remote")
     sort = one("sort", "relevance" if text else "name")
     if sort not in SORTS:
-        errors["sort"] = f"un de : {', '.join(SORTS)}"
+        errors["sort"] = N_("un de : %(choices)s", choices=", ".join(SORTS))
     bbox = floats("bbox", 4)
     if bbox and (
         not (-90 <= bbox[0] <= bbox[2] <= 90)
         or not (-180 <= bbox[1] <= 180)
         or not (-180 <= bbox[3] <= 180)
     ):
-        errors["bbox"] = "min_lat,min_lon,max_lat,max_lon dans les limites, min <= max"
+        errors["bbox"] = N_("min_lat,min_lon,max_lat,max_lon dans les limites, min <= max")
     near = floats("near", 3)
     if near and (abs(near[0]) > 90 or abs(near[1]) > 180 or not 0 < near[2] <= 1000):
-        errors["near"] = "lat,lon,rayon_km (rayon entre 0 et 1000 km)"
+        errors["near"] = N_("lat,lon,rayon_km (rayon entre 0 et 1000 km)")
     if sort == "distance" and not near:
-        errors["sort"] = "le tri par distance demande near=lat,lon,km"
+        errors["sort"] = N_("le tri par distance demande near=lat,lon,km")
     query = SearchQuery(
         text=text,
         themes=many("theme"),
@@ -378,7 +379,7 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     themes = await facets.theme_rows(session, cache)
     known = {t.slug for t in themes}
     if unknown := [s for s in query.themes if s not in known]:
-        raise ValidationError({"theme": f"inconnu : {', '.join(unknown)}"})
+        raise ValidationError({"theme": N_("inconnu : %(names)s", names=", ".join(unknown))})
 
     by_slug = {t.slug: t.id for t in themes}
     wanted = {by_slug[s] for s in query.themes}
@@ -421,12 +422,12 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
 def _check(query: SearchQuery) -> None:
     errors = {}
     if query.sort not in SORTS:
-        errors["sort"] = f"un de : {', '.join(SORTS)}"
+        errors["sort"] = N_("un de : %(choices)s", choices=", ".join(SORTS))
     if not 1 <= query.per_page <= MAX_PER_PAGE:
-        errors["per_page"] = f"entre 1 et {MAX_PER_PAGE}"
+        errors["per_page"] = N_("entre 1 et %(max)s", max=MAX_PER_PAGE)
     if query.page < 1:
-        errors["page"] = "à partir de 1"
+        errors["page"] = N_("à partir de 1")
     if query.origin not in ("all", "local", "remote"):
-        errors["origin"] = "all, local ou remote"
+        errors["origin"] = N_("all, local ou remote")
     if errors:
         raise ValidationError(errors)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import ValidationError
+from directory.messages import N_
 from directory.models import Commune, Territory
 from directory.places import communes_box
 from directory.validation import INSEE
@@ -48,7 +49,7 @@ def parse_communes_csv(text: str) -> list[CommuneRow]:
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        raise ValidationError({"csv": "fichier vide"})
+        raise ValidationError({"csv": N_("fichier vide")})
     header = [h.strip().lower().lstrip("\ufeff") for h in rows[0]]
     columns: dict[str, int] = {}
     for field, names in HEADERS.items():
@@ -77,14 +78,14 @@ def parse_communes_csv(text: str) -> list[CommuneRow]:
             lon = float(cell("longitude").replace(",", ".")) if cell("longitude") else None
             pop = int(cell("population")) if cell("population") else None
         except ValueError:
-            errors[f"ligne {n}"] = "nombre illisible"
+            errors[f"ligne {n}"] = N_("nombre illisible")
             continue
         if not INSEE.match(code):
-            errors[f"ligne {n}"] = f"code INSEE invalide : {code!r}"
+            errors[f"ligne {n}"] = N_("code INSEE invalide : %(code)r", code=code)
         elif not name:
-            errors[f"ligne {n}"] = "nom manquant"
+            errors[f"ligne {n}"] = N_("nom manquant")
         elif (lat is not None and abs(lat) > 90) or (lon is not None and abs(lon) > 180):
-            errors[f"ligne {n}"] = "coordonnées hors limites"
+            errors[f"ligne {n}"] = N_("coordonnées hors limites")
         else:
             out.append(CommuneRow(code, name, lat, lon, pop, cell("postal_code")))
     if errors:
@@ -107,10 +108,16 @@ async def set_territory(
     """Set the instance's territory and upsert its communes; the bounding box follows them."""
     if kind not in TERRITORY_KIND_SLUGS:
         raise ValidationError(
-            {"kind": f"inconnu : {kind} ({', '.join(sorted(TERRITORY_KIND_SLUGS))})"}
+            {
+                "kind": N_(
+                    "inconnu : %(kind)s (%(choices)s)",
+                    kind=kind,
+                    choices=", ".join(sorted(TERRITORY_KIND_SLUGS)),
+                )
+            }
         )
     if not name.strip():
-        raise ValidationError({"name": "obligatoire"})
+        raise ValidationError({"name": N_("obligatoire")})
     territory = await get_territory(session)
     if territory is None:
         territory = Territory(name=name.strip(), kind=kind, code=code)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import Conflict, NotFound, ValidationError
+from directory.messages import N_
 from directory.models import Theme
 from directory.text import slugify
 from directory.vocabulary import CORE_THEMES
@@ -56,7 +57,7 @@ async def themes_by_slug(session: AsyncSession, slugs: Iterable[str]) -> list[Th
     found = {t.slug: t for t in await session.scalars(select(Theme).where(Theme.slug.in_(wanted)))}
     missing = [s for s in wanted if s not in found]
     if missing:
-        raise ValidationError({"themes": f"inconnu : {', '.join(missing)}"})
+        raise ValidationError({"themes": N_("inconnu : %(names)s", names=", ".join(missing))})
     return [found[s] for s in wanted]
 
 
@@ -75,13 +76,13 @@ async def add_local_theme(
     """A local sub-theme mapped to a core theme; its IRI lives under this instance."""
     label_fr = label_fr.strip()
     if not label_fr or len(label_fr) > 120:
-        raise ValidationError({"label_fr": "obligatoire, 120 caractères au plus"})
+        raise ValidationError({"label_fr": N_("obligatoire, 120 caractères au plus")})
     parent = await session.scalar(select(Theme).where(Theme.slug == parent_slug, Theme.is_core))
     if parent is None:
-        raise NotFound(f"thème principal {parent_slug!r} introuvable")
+        raise NotFound(N_("thème principal %(parent_slug)r introuvable", parent_slug=parent_slug))
     slug = slugify(label_fr)
     if await session.scalar(select(Theme.id).where(Theme.slug == slug)):
-        raise Conflict(f"le thème {slug!r} existe déjà", field="label_fr")
+        raise Conflict(N_("le thème %(slug)r existe déjà", slug=slug), field="label_fr")
     theme = Theme(
         slug=slug,
         iri=f"{iri_base.rstrip('/')}/themes/{slug}",

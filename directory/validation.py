@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from directory.errors import ValidationError
+from directory.messages import N_
 from directory.vocabulary import ACTOR_KIND_SLUGS, NEED_SLUGS, STATUS_SLUGS
 
 TEXT_LIMITS = {
@@ -70,11 +71,13 @@ def _text(value: Any, field: str, limit: int, errors: dict[str, str]) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors[field] = "doit être un texte"
+        errors[field] = N_("doit être un texte")
         return ""
     value = _CONTROL.sub("", value).strip()
     if len(value) > limit:
-        errors[field] = f"trop long ({len(value)} caractères, maximum {limit})"
+        errors[field] = N_(
+            "trop long (%(n)s caractères, maximum %(limit)s)", n=len(value), limit=limit
+        )
     return value
 
 
@@ -84,10 +87,10 @@ def _list(value: Any, field: str, errors: dict[str, str]) -> list[str]:
     if isinstance(value, str):
         value = [v for v in (part.strip() for part in value.split(",")) if v]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors[field] = "doit être une liste de textes"
+        errors[field] = N_("doit être une liste de textes")
         return []
     if len(value) > LIST_LIMIT:
-        errors[field] = f"trop d'éléments (maximum {LIST_LIMIT})"
+        errors[field] = N_("trop d'éléments (maximum %(limit)s)", limit=LIST_LIMIT)
     return list(dict.fromkeys(v.strip() for v in value if v.strip()))
 
 
@@ -97,10 +100,10 @@ def _coordinate(value: Any, field: str, bound: float, errors: dict[str, str]) ->
     try:
         number = float(value)
     except (TypeError, ValueError):
-        errors[field] = "doit être un nombre"
+        errors[field] = N_("doit être un nombre")
         return None
     if isinstance(value, bool) or not math.isfinite(number) or abs(number) > bound:
-        errors[field] = f"hors limites (entre -{bound:g} et {bound:g})"
+        errors[field] = N_("hors limites (entre -%(bound)g et %(bound)g)", bound=bound)
         return None
     return number
 
@@ -111,8 +114,10 @@ def _vocabulary(
     allowed = set(allowed)
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        errors[field] = (
-            f"inconnu : {', '.join(unknown)} (valeurs possibles : {', '.join(sorted(allowed))})"
+        errors[field] = N_(
+            "inconnu : %(names)s (valeurs possibles : %(choices)s)",
+            names=", ".join(unknown),
+            choices=", ".join(sorted(allowed)),
         )
     return values
 
@@ -130,10 +135,10 @@ def clean_initiative(
     """
     errors: dict[str, str] = {}
     if not isinstance(data, Mapping):
-        raise ValidationError({"_": "un objet JSON est attendu"})
+        raise ValidationError({"_": N_("un objet JSON est attendu")})
     for field in data:
         if field not in FIELDS:
-            errors[field] = "champ inconnu"
+            errors[field] = N_("champ inconnu")
     out: dict[str, Any] = {}
     present = set(data) if partial else set(FIELDS)
 
@@ -141,49 +146,51 @@ def clean_initiative(
         if field in present:
             out[field] = _text(data.get(field), field, limit, errors)
     if "name" in present and not out.get("name") and "name" not in errors:
-        errors["name"] = "obligatoire"
+        errors["name"] = N_("obligatoire")
 
     for field, limit in URL_FIELDS.items():
         if field in present:
             value = _text(data.get(field), field, limit, errors)
             if value and not is_http_url(value):
-                errors[field] = "doit être une adresse web commençant par http:// ou https://"
+                errors[field] = N_("doit être une adresse web commençant par http:// ou https://")
             out[field] = value
     if "email" in present:
         value = _text(data.get("email"), "email", 254, errors)
         if value and not EMAIL.match(value):
-            errors["email"] = "adresse e-mail invalide"
+            errors["email"] = N_("adresse e-mail invalide")
         out["email"] = value
     if "phone" in present:
         value = _text(data.get("phone"), "phone", 40, errors)
         if value and not PHONE.match(value):
-            errors["phone"] = "numéro de téléphone invalide"
+            errors["phone"] = N_("numéro de téléphone invalide")
         out["phone"] = value
     if "postal_code" in present:
         value = _text(data.get("postal_code"), "postal_code", 10, errors)
         if not POSTAL_CODE.match(value):
-            errors["postal_code"] = "code postal invalide"
+            errors["postal_code"] = N_("code postal invalide")
         out["postal_code"] = value
     if "insee_code" in present:
         value = _text(data.get("insee_code"), "insee_code", 5, errors).upper()
         if value and not INSEE.match(value):
-            errors["insee_code"] = "code INSEE invalide (5 caractères, ex. 44109)"
+            errors["insee_code"] = N_("code INSEE invalide (5 caractères, ex. 44109)")
         out["insee_code"] = value
     if out.get("fediverse") and not (
         FEDIVERSE.match(out["fediverse"]) or is_http_url(out["fediverse"])
     ):
-        errors["fediverse"] = "compte du fédivers invalide (@nom@instance ou adresse web)"
+        errors["fediverse"] = N_("compte du fédivers invalide (@nom@instance ou adresse web)")
     if "status" in present:
         value = data.get("status") or "active"
         if not isinstance(value, str) or value not in STATUS_SLUGS:
-            errors["status"] = (
-                f"inconnu : {value} (valeurs possibles : {', '.join(sorted(STATUS_SLUGS))})"
+            errors["status"] = N_(
+                "inconnu : %(names)s (valeurs possibles : %(choices)s)",
+                names=value,
+                choices=", ".join(sorted(STATUS_SLUGS)),
             )
         out["status"] = value
     if "slug" in present and data.get("slug"):
         value = data["slug"]
         if not isinstance(value, str) or not SLUG.match(value):
-            errors["slug"] = "identifiant invalide (minuscules, chiffres et tirets)"
+            errors["slug"] = N_("identifiant invalide (minuscules, chiffres et tirets)")
         out["slug"] = value
 
     if "latitude" in present:
@@ -220,7 +227,9 @@ def clean_initiative(
             values = _list(data.get(field), field, errors)
             bad = [v for v in values if len(v) > 500 or not is_http_url(v)]
             if bad:
-                errors[field] = f"adresses web invalides : {', '.join(bad[:3])}"
+                errors[field] = N_(
+                    "adresses web invalides : %(addresses)s", addresses=", ".join(bad[:3])
+                )
             out[field] = values
 
     if errors:

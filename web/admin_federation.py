@@ -9,6 +9,7 @@ from directory.errors import NotFound, ValidationError
 from federation import instances, overview
 from federation.flow_models import TRUST_POLICIES
 from web import forms
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
@@ -47,9 +48,9 @@ async def federation(page_: Page) -> Response:
             }
         elif action == "block":
             if len(values["reason"]) > 1000:
-                raise ValidationError({"reason": "trop long (maximum 1000 caractères)"})
+                raise ValidationError({"reason": N_("trop long (maximum 1000 caractères)")})
             if not values["domain"].strip():
-                raise ValidationError({"domain": "obligatoire"})
+                raise ValidationError({"domain": N_("obligatoire")})
             block = await instances.block_domain(
                 page_.session, values["domain"], values["reason"].strip()
             )
@@ -58,7 +59,7 @@ async def federation(page_: Page) -> Response:
             await instances.unblock_domain(page_.session, forms.text(form, "domain"))
             message = _("%(domain)s n'est plus bloqué.") % {"domain": forms.text(form, "domain")}
         else:
-            raise ValidationError({"action": "action inconnue"})
+            raise ValidationError({"action": N_("action inconnue")})
     except (ValidationError, NotFound) as exc:
         await page_.rollback()
         errors = exc.errors if isinstance(exc, ValidationError) else {"_": str(exc)}

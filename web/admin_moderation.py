@@ -15,6 +15,7 @@ from directory.initiatives import field_values
 from directory.models import Initiative
 from web import forms
 from web.contribute import _current_values, form_context, place_commune
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
@@ -138,7 +139,7 @@ async def proposal(page_: Page) -> Response:
                 )
             values.update({k: data[k] for k in ("city", "insee_code") if k in data})
         else:
-            errors = {"_": "Action inconnue : choisissez publier, refuser ou modifier."}
+            errors = {"_": N_("Action inconnue : choisissez publier, refuser ou modifier.")}
         if not errors:
             done = (
                 _("« %(name)s » : proposition refusée.")
@@ -191,7 +192,7 @@ async def correction(page_: Page) -> Response:
             await place_commune(page_, edits, errors)
             values.update({k: edits[k] for k in ("city", "insee_code") if k in edits})
         elif action not in ("approve", "reject"):
-            errors = {"_": "Action inconnue : choisissez appliquer, refuser ou modifier."}
+            errors = {"_": N_("Action inconnue : choisissez appliquer, refuser ou modifier.")}
         if not errors:
             errors = await _decide(
                 page_,

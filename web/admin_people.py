@@ -8,10 +8,11 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from directory import accounts, instance, people, territory
+from directory import accounts, instance, people, sign_ins, territory
 from directory.errors import Conflict, ValidationError
 from directory.vocabulary import ROLES, TERRITORY_KINDS
 from web import forms, i18n
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.ui import Page, flash, page, render, see_other
 
@@ -62,9 +63,9 @@ async def people_list(page_: Page) -> Response:
     password = forms.text(form, "password")
     errors: dict[str, str] = {}
     if len(values["display_name"]) > 120:
-        errors["display_name"] = "trop long (maximum 120 caractères)"
+        errors["display_name"] = N_("trop long (maximum 120 caractères)")
     if len(password) > 1000:
-        errors["password"] = "trop long (maximum 1000 caractères)"
+        errors["password"] = N_("trop long (maximum 1000 caractères)")
     if not errors:
         try:
             person = await people.create_person(
@@ -107,8 +108,14 @@ async def person_update(page_: Page) -> Response:
                 else _("%(email)s : compte désactivé.")
             )
             message = done % {"email": person.email}
+        elif action == "sign_out":
+            ended = await sign_ins.end_sessions(page_.session, person.id)
+            message = _("%(email)s : %(num)s session(s) fermée(s).") % {
+                "email": person.email,
+                "num": ended,
+            }
         else:
-            raise ValidationError({"action": "action inconnue"})
+            raise ValidationError({"action": N_("action inconnue")})
     except (ValidationError, Conflict) as exc:
         await page_.rollback(person)
         reason = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
@@ -165,12 +172,12 @@ async def settings_page(page_: Page) -> Response:
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(COMMUNES_CSV_LIMIT + 1)
         if len(raw) > COMMUNES_CSV_LIMIT:
-            errors["communes_csv"] = "fichier trop volumineux (5 Mo au plus)"
+            errors["communes_csv"] = N_("fichier trop volumineux (5 Mo au plus)")
         else:
             try:
                 rows = territory.parse_communes_csv(raw.decode("utf-8-sig"))
             except UnicodeDecodeError:
-                errors["communes_csv"] = "le fichier doit être encodé en UTF-8"
+                errors["communes_csv"] = N_("le fichier doit être encodé en UTF-8")
             except ValidationError as exc:
                 first = list(exc.errors.items())[:3]
                 errors["communes_csv"] = "; ".join(f"{where} : {why}" for where, why in first)
@@ -179,9 +186,9 @@ async def settings_page(page_: Page) -> Response:
     except ValidationError as exc:
         errors.update(exc.errors)
     if len(values["territory_code"]) > 20:
-        errors["territory_code"] = "trop long (maximum 20 caractères)"
+        errors["territory_code"] = N_("trop long (maximum 20 caractères)")
     if len(values["territory_name"]) > 200:
-        errors["territory_name"] = "trop long (maximum 200 caractères)"
+        errors["territory_name"] = N_("trop long (maximum 200 caractères)")
     if not errors:
         try:
             await territory.set_territory(

@@ -20,6 +20,7 @@ from directory.models import Initiative, Person
 from directory.records import moderation_record, public_record
 from directory.vocabulary import role_at_least
 from web.bodies import read_json
+from web.i18n import N_
 from web.settings import Settings
 
 PREFIX = "/api/v1"
@@ -64,11 +65,13 @@ def take_text(
     if value is None:
         return default
     if not isinstance(value, str):
-        errors[field] = "doit être un texte"
+        errors[field] = N_("doit être un texte")
         return default
     value = value.strip()
     if len(value) > limit:
-        errors[field] = f"trop long ({len(value)} caractères, maximum {limit})"
+        errors[field] = N_(
+            "trop long (%(n)s caractères, maximum %(limit)s)", n=len(value), limit=limit
+        )
     return value
 
 
@@ -78,14 +81,14 @@ def take_choice(
     """Pop a required field that must be one of `choices`."""
     value = data.pop(field, None)
     if value not in choices:
-        errors[field] = f"obligatoire, un de : {', '.join(choices)}"
+        errors[field] = N_("obligatoire, un de : %(choices)s", choices=", ".join(choices))
     return value
 
 
 def refuse_unknown(data: dict[str, Any], allowed: Iterable[str], errors: dict[str, str]) -> None:
     for field in data:
         if field not in allowed:
-            errors[field] = "champ inconnu"
+            errors[field] = N_("champ inconnu")
 
 
 def raise_if(errors: dict[str, str]) -> None:
@@ -101,7 +104,7 @@ async def visible_initiative(session: AsyncSession, slug: str, person: Person | 
         return initiative
     if is_proposer(person, initiative):
         return initiative
-    raise NotFound(f"initiative {slug!r} introuvable")
+    raise NotFound(N_("initiative %(slug)r introuvable", slug=slug))
 
 
 def record_for(initiative: Initiative, person: Person | None, base_url: str) -> dict[str, Any]:
@@ -116,14 +119,16 @@ def record_for(initiative: Initiative, person: Person | None, base_url: str) -> 
 
 def require_person(person: Person | None) -> Person:
     if person is None:
-        raise HTTPException(401, "authentification requise", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, N_("authentification requise"), headers={"WWW-Authenticate": "Bearer"}
+        )
     return person
 
 
 def require_moderator(person: Person | None) -> Person:
     person = require_person(person)
     if not is_moderator(person):
-        raise HTTPException(403, "rôle 'moderator' ou supérieur requis")
+        raise HTTPException(403, N_("rôle %(role)r ou supérieur requis", role="moderator"))
     return person
 
 
@@ -139,7 +144,7 @@ def resource(path: str, **handlers: Endpoint) -> Route:
         except IntegrityError:
             # Two writes raced past the domain's checks (same slug at the same instant);
             # the unit of work was rolled back, so the client may simply try again.
-            raise Conflict("écriture concurrente sur la même donnée ; réessayez") from None
+            raise Conflict(N_("écriture concurrente sur la même donnée ; réessayez")) from None
         if method == "GET":
             # Open data: any site's scripts may read. With "*" browsers never send cookies
             # nor expose credentialed answers, and without a preflight handler no script
@@ -158,5 +163,5 @@ def path_id(request: Request, name: str = "id") -> int:
     """An integer id from the path; out of the column's range means it cannot exist (404)."""
     value = request.path_params[name]
     if not 1 <= value <= MAX_ID:
-        raise NotFound(f"{value} introuvable")
+        raise NotFound(N_("%(value)s introuvable", value=value))
     return value

@@ -25,6 +25,7 @@ from web.api_common import (
     take_text,
 )
 from web.auth import author_of, current_person
+from web.i18n import N_
 
 DECISIONS = ("approve", "reject")
 
@@ -50,7 +51,7 @@ async def decide_correction(request: Request) -> Response:
         message = take_text(data, "message", errors, limit=1000)
         edits = data.pop("edits", None)
         if edits is not None and not isinstance(edits, dict):
-            errors["edits"] = "doit être un objet (champs de l'initiative)"
+            errors["edits"] = N_("doit être un objet (champs de l'initiative)")
         refuse_unknown(data, (), errors)
         raise_if(errors)
         correction = await initiatives.get_correction(session, path_id(request))

@@ -15,6 +15,7 @@ from federation import delivery_store, follows, inbox_store, instances
 from federation.flow_models import TRUST_POLICIES
 from web.auth import require_role
 from web.bodies import read_json
+from web.i18n import N_
 
 PREFIX = "/api/v1/federation"
 MAX_BODY = 10_000
@@ -73,7 +74,9 @@ async def set_trust(request: Request) -> Response:
         await require_role(request, session, "admin")
         trust = (await _body(request)).get("trust")
         if trust not in TRUST_POLICIES:
-            raise ValidationError({"trust": f"attendu : {', '.join(TRUST_POLICIES)}"})
+            raise ValidationError(
+                {"trust": N_("attendu : %(choices)s", choices=", ".join(TRUST_POLICIES))}
+            )
         instance = await instances.set_trust(session, request.path_params["host"], trust)
         body = {"host": instance.host, "trust": instance.trust}
     return JSONResponse(body)
@@ -101,9 +104,9 @@ async def add_block(request: Request) -> Response:
         domain, reason = data.get("domain"), data.get("reason", "")
         errors = {}
         if not isinstance(domain, str) or not domain.strip():
-            errors["domain"] = "obligatoire"
+            errors["domain"] = N_("obligatoire")
         if not isinstance(reason, str) or len(reason) > 1000:
-            errors["reason"] = "un texte de 1000 caractères au plus"
+            errors["reason"] = N_("un texte de 1000 caractères au plus")
         if errors:
             raise ValidationError(errors)
         block = await instances.block_domain(session, domain, reason)
@@ -122,7 +125,7 @@ async def inbox_items(request: Request) -> Response:
     """Latest inbox items, `?state=ignored|refused|failed|done|pending`, with reasons."""
     state = request.query_params.get("state") or None
     if state not in (None, "pending", "done", "ignored", "refused", "failed"):
-        raise ValidationError({"state": "inconnu"})
+        raise ValidationError({"state": N_("inconnu")})
     async with _db(request).session() as session:
         await require_role(request, session, "admin")
         rows = await inbox_store.list_items(session, state=state, limit=200)

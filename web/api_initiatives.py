@@ -32,6 +32,7 @@ from web.api_common import (
     visible_initiative,
 )
 from web.auth import author_of, current_person
+from web.i18n import N_
 
 MESSAGE_LIMIT = 1000
 MODERATION_TARGETS = ("published", "rejected", "withdrawn")
@@ -51,7 +52,7 @@ def _moderation_states(request: Request) -> tuple[str, ...]:
         )
     )
     if bad := [s for s in states if s not in MODERATION_STATE_SLUGS]:
-        raise ValidationError({"moderation_state": f"inconnu : {', '.join(bad)}"})
+        raise ValidationError({"moderation_state": N_("inconnu : %(names)s", names=", ".join(bad))})
     return states
 
 
@@ -99,9 +100,11 @@ def _proposer_email(data: dict[str, Any], errors: dict[str, str], *, required: b
     if "proposer_email" in errors:
         return ""
     if not email and required:
-        errors["proposer_email"] = "obligatoire sans compte : une adresse e-mail pour vous répondre"
+        errors["proposer_email"] = N_(
+            "obligatoire sans compte : une adresse e-mail pour vous répondre"
+        )
     elif email and not EMAIL.match(email):
-        errors["proposer_email"] = "adresse e-mail invalide"
+        errors["proposer_email"] = N_("adresse e-mail invalide")
     return email
 
 
@@ -155,7 +158,7 @@ async def update_initiative(request: Request) -> Response:
             record = record_for(initiative, person, settings.base_url)
             return JSON({"initiative": record, "changes": changes})
         if initiative.moderation_state != "published":
-            raise Conflict("cette proposition n'est plus modifiable", field="moderation_state")
+            raise Conflict(N_("cette proposition n'est plus modifiable"), field="moderation_state")
         try:
             correction = await initiatives.propose_correction(
                 session,

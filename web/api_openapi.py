@@ -209,9 +209,15 @@ MODERATION_FIELDS = {
 
 ERROR = obj(
     {
-        "error": string(description="message lisible (français)"),
+        "error": string(
+            description="message lisible, dans la langue d'Accept-Language (français par défaut)"
+        ),
         "status": {"type": "integer"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "champ -> raison, dans la même langue que `error`",
+        },
     },
     required=["error", "status"],
 )
@@ -442,10 +448,38 @@ ERROR_TEXT = {
     "422": "Données invalides : `fields` donne la raison pour chaque champ",
     "429": "Trop d'essais infructueux : voir Retry-After",
 }
+CONTENT_LANGUAGE = {
+    "description": "langue des messages de l'erreur : fr ou en",
+    "schema": {"enum": ["fr", "en"]},
+}
 RESPONSES = {
-    code: {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+    code: {
+        "description": text,
+        "headers": {"Content-Language": CONTENT_LANGUAGE},
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
     for code, text in ERROR_TEXT.items()
 }
+# Every operation takes it (path-level parameter): the language of its error messages.
+ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": (
+        "langue des messages d'erreur : `en` pour l'anglais (en-GB, en;q=0.8... aussi), "
+        "français sinon"
+    ),
+    "schema": {"type": "string", "examples": ["en", "fr", "en-GB,en;q=0.9"]},
+}
+LANGUAGE_REF = {"$ref": "#/components/parameters/AcceptLanguage"}
+
+
+def with_language(paths: dict[str, Schema]) -> dict[str, Schema]:
+    """Each path item with the Accept-Language header among its shared parameters."""
+    return {
+        path: {**item, "parameters": [*item.get("parameters", []), LANGUAGE_REF]}
+        for path, item in paths.items()
+    }
 
 
 def _param(name: str, description: str, schema: Schema | None = None) -> Schema:
@@ -787,15 +821,16 @@ def document(base_url: str, theme_slugs: list[str] | None = None) -> Schema:
             "version": "1",
             "description": (
                 "Annuaire fédéré des initiatives territoriales. Erreurs : "
-                '{"error", "status", "fields"?}. Authentification : jeton Bearer '
-                "(POST /tokens) ou cookie de session."
+                '{"error", "status", "fields"?}, en français par défaut, en anglais avec '
+                "`Accept-Language: en` (l'en-tête `Content-Language` de la réponse dit "
+                "laquelle). Authentification : jeton Bearer (POST /tokens) ou cookie de session."
             ),
         },
         "servers": [{"url": f"{base_url.rstrip('/')}{PREFIX}"}],
-        "paths": PATHS | FEDERATION_PATHS,
+        "paths": with_language(PATHS | FEDERATION_PATHS),
         "components": {
             "schemas": schemas(theme_slugs),
-            "parameters": parameters(theme_slugs),
+            "parameters": parameters(theme_slugs) | {"AcceptLanguage": ACCEPT_LANGUAGE},
             "responses": RESPONSES,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},

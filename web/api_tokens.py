@@ -23,6 +23,7 @@ from web.api_common import (
     take_text,
 )
 from web.auth import current_person
+from web.i18n import N_
 from web.ratelimit import FailureLimiter
 
 # Failed attempts allowed per 15 minutes: per account (guessing one password) and per
@@ -60,9 +61,9 @@ async def create_token(request: Request) -> Response:
     password = data.pop("password", None)
     label = take_text(data, "label", errors, limit=120)
     if not email and "email" not in errors:
-        errors["email"] = "obligatoire"
+        errors["email"] = N_("obligatoire")
     if not isinstance(password, str) or not password:
-        errors["password"] = "obligatoire (texte)"
+        errors["password"] = N_("obligatoire (texte)")
     refuse_unknown(data, (), errors)
     raise_if(errors)
     by_account, by_address = limiters(request)
@@ -71,7 +72,7 @@ async def create_token(request: Request) -> Response:
     if wait:
         raise HTTPException(
             429,
-            f"trop d'essais infructueux ; réessayez dans {wait} secondes",
+            N_("trop d'essais infructueux ; réessayez dans %(wait)s secondes", wait=wait),
             headers={"Retry-After": str(wait)},
         )
     async with db_of(request).session() as session:
@@ -79,7 +80,7 @@ async def create_token(request: Request) -> Response:
         if person is None:
             by_account.fail(email)
             by_address.fail(address)
-            raise HTTPException(401, "e-mail ou mot de passe incorrect")
+            raise HTTPException(401, N_("e-mail ou mot de passe incorrect"))
         by_account.reset(email)
         token = await people.issue_token(session, person, label or "API")
         row = await people.token_row(session, token)
@@ -110,7 +111,7 @@ async def revoke_current_token(request: Request) -> Response:
         require_person(await current_person(request, session))
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
-            raise HTTPException(400, "cette requête n'est pas faite avec un jeton (Bearer)")
+            raise HTTPException(400, N_("cette requête n'est pas faite avec un jeton (Bearer)"))
         await people.revoke_token(session, token.strip())
     return Response(status_code=204)
 
@@ -122,7 +123,7 @@ async def revoke_token(request: Request) -> Response:
         token_id = path_id(request)
         row = await people.get_token(session, token_id)
         if row is None or (row.person_id != person.id and person.role != "admin"):
-            raise HTTPException(404, f"jeton {token_id} introuvable")
+            raise HTTPException(404, N_("jeton %(id)s introuvable", id=token_id))
         await people.delete_token(session, row)
     return Response(status_code=204)
 

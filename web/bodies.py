@@ -13,11 +13,15 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from web.i18n import N_
+
 JSON_TYPES = ("application/json",)
 
 
 def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, f"corps de requête trop volumineux (maximum {limit} octets)")
+    return HTTPException(
+        413, N_("corps de requête trop volumineux (maximum %(limit)s octets)", limit=limit)
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -25,7 +29,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
-            raise HTTPException(400, "en-tête Content-Length invalide")
+            raise HTTPException(400, N_("en-tête Content-Length invalide"))
         if int(declared) > limit:
             raise _too_large(limit)
     chunks: list[bytes] = []
@@ -47,15 +51,18 @@ def is_json_type(content_type: str) -> bool:
 async def read_json(request: Request, limit: int, *, expect: type = dict) -> Any:
     """The JSON body as `expect` (an object by default); 400 for a wrong type or bad JSON."""
     if not is_json_type(request.headers.get("content-type", "")):
-        raise HTTPException(400, "type de contenu attendu : application/json")
+        raise HTTPException(400, N_("type de contenu attendu : application/json"))
     body = await read_body(request, limit)
     if not body.strip():
-        raise HTTPException(400, "corps de requête vide : un document JSON est attendu")
+        raise HTTPException(400, N_("corps de requête vide : un document JSON est attendu"))
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise HTTPException(400, f"JSON mal formé : {exc}") from None
+        raise HTTPException(400, N_("JSON mal formé : %(reason)s", reason=str(exc))) from None
     if not isinstance(data, expect):
-        kind = "un objet JSON" if expect is dict else f"un document JSON de type {expect.__name__}"
-        raise HTTPException(400, f"{kind} est attendu")
+        if expect is dict:
+            raise HTTPException(400, N_("un objet JSON est attendu"))
+        raise HTTPException(
+            400, N_("un document JSON de type %(type)s est attendu", type=expect.__name__)
+        )
     return data

@@ -23,10 +23,11 @@ from directory.models import Correction, Initiative
 from directory.validation import clean_initiative
 from directory.vocabulary import ACTOR_KINDS, NEEDS, STATUSES
 from web import forms, i18n
+from web.i18n import N_
 from web.i18n import gettext as _
 from web.ui import Page, flash, page, refusal, render, see_other
 
-REQUIRED = {"summary": "obligatoire : une phrase qui dit ce que fait l'initiative"}
+REQUIRED = {"summary": N_("obligatoire : une phrase qui dit ce que fait l'initiative")}
 
 
 def client_ip(request: Request) -> str:
@@ -70,9 +71,11 @@ async def check_antispam(page_: Page, form) -> dict[str, str]:
     """Honeypot and fill time: a form-level error, so a person can simply send again."""
     started = forms.read_stamp(page_.request, form)
     if forms.honeypot_filled(form):
-        return {"_": "Envoi refusé : un champ caché destiné aux robots a été rempli."}
+        return {"_": N_("Envoi refusé : un champ caché destiné aux robots a été rempli.")}
     if started is None or antispam.form_expired(started):
-        return {"_": "Ce formulaire a expiré. Vérifiez vos informations et envoyez-le à nouveau."}
+        return {
+            "_": N_("Ce formulaire a expiré. Vérifiez vos informations et envoyez-le à nouveau.")
+        }
     # An instance may tune the minimum (settings.extra["min_fill_seconds"]; tests use 0).
     configured = page_.request.app.state.settings.extra.get("min_fill_seconds")
     if antispam.filled_too_fast(started, minimum=float(configured) if configured else None):
@@ -92,15 +95,15 @@ async def place_commune(
         return []
     name, code = data.get("city", ""), data.get("insee_code", "")
     if not name.strip() and not code.strip():
-        errors.setdefault("city", "obligatoire : dans quelle commune ?")
+        errors.setdefault("city", N_("obligatoire : dans quelle commune ?"))
         return []
     commune, candidates = await places.resolve_commune(page_.session, name=name, insee_code=code)
     if commune is None:
         data["insee_code"] = ""
         if candidates:
-            errors.setdefault("city", "plusieurs communes correspondent : choisissez la vôtre")
+            errors.setdefault("city", N_("plusieurs communes correspondent : choisissez la vôtre"))
         else:
-            errors.setdefault("city", "commune inconnue sur ce territoire")
+            errors.setdefault("city", N_("commune inconnue sur ce territoire"))
         return candidates
     data["city"], data["insee_code"] = commune.name, commune.insee_code
     if not fill:
@@ -124,7 +127,7 @@ async def check_initiative(
         if not str(data.get(name) or "").strip():
             errors.setdefault(name, reason)
     if not data.get("themes"):
-        errors.setdefault("themes", "choisissez au moins un thème")
+        errors.setdefault("themes", N_("choisissez au moins un thème"))
     return errors
 
 
@@ -136,9 +139,15 @@ async def rate_limited(page_: Page, action: str, limit: antispam.Limit) -> antis
 
 def too_many(verdict: antispam.Verdict) -> str:
     minutes = max(1, round(verdict.retry_after / 60))
-    return (
-        f"Trop d'envois depuis votre connexion : réessayez dans {minutes} minute"
-        f"{'s' if minutes > 1 else ''}. Vos informations sont conservées ci-dessous."
+    if minutes == 1:
+        return N_(
+            "Trop d'envois depuis votre connexion : réessayez dans 1 minute. "
+            "Vos informations sont conservées ci-dessous."
+        )
+    return N_(
+        "Trop d'envois depuis votre connexion : réessayez dans %(num)s minutes. "
+        "Vos informations sont conservées ci-dessous.",
+        num=minutes,
     )
 
 
@@ -293,7 +302,9 @@ async def correction(page_: Page) -> Response:
             await page_.rollback(initiative)
             sub.errors = dict(exc.errors)
             if "ne change rien" in sub.errors.get("_", ""):
-                sub.errors["_"] = "Votre correction ne change rien : modifiez au moins un champ."
+                sub.errors["_"] = N_(
+                    "Votre correction ne change rien : modifiez au moins un champ."
+                )
         except NotEditable as exc:
             await page_.rollback(initiative)
             sub.errors = {"_": str(exc)}

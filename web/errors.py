@@ -2,6 +2,9 @@
 
 A request gets an HTML error page when it is not for a machine path (/api, ActivityPub,
 inboxes, .well-known) and its Accept header prefers text/html (browsers send it).
+Messages are French in the code (marked with N_); a JSON error is translated into the
+language of Accept-Language (French by default, English when asked, `Content-Language`
+says which), an HTML error page into the page's language.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from directory.errors import Conflict, NotFound, ValidationError
+from web import i18n
+from web.i18n import N_
 
 log = logging.getLogger("maillage.web")
 
@@ -33,9 +38,10 @@ def wants_html(request: Request) -> bool:
 
 async def html_error(request: Request, status: int, message: str = "") -> Response:
     """The error page in the visitor's language (web/templates/error.html)."""
-    from web.i18n import N_
     from web.i18n import gettext as _
     from web.templating import render, site_context
+
+    i18n.lazy_language(request)
 
     titles = {
         400: N_("Requête incorrecte"),
@@ -60,7 +66,7 @@ async def html_error(request: Request, status: int, message: str = "") -> Respon
             **context,
             "status": status,
             "title": _(titles.get(status, N_("Erreur interne"))),
-            "message": message
+            "message": i18n.translate(message)
             or (
                 _("La page demandée n'existe pas ou a été déplacée.")
                 if status == 404
@@ -74,25 +80,39 @@ async def html_error(request: Request, status: int, message: str = "") -> Respon
     return response
 
 
-def problem(status: int, message: str, **extra: object) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
+def message_of(exc: Exception) -> str:
+    """The message an exception was raised with, its parameters kept (str() drops them)."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, str) else str(exc)
+
+
+def problem(request: Request, status: int, message: str, **extra: object) -> JSONResponse:
+    """A JSON error in the language of the request's Accept-Language (French by default):
+    `error` and each of `fields` translated through the catalogs."""
+    lang = i18n.api_language(request)
+    i18n.set_language(lang)
+    fields = extra.pop("fields", None)
+    body: dict[str, object] = {"error": i18n.translate(message), "status": status, **extra}
+    if fields is not None:
+        body["fields"] = {name: i18n.translate(reason) for name, reason in fields.items()}
+    return JSONResponse(body, status_code=status, headers={"Content-Language": lang})
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationError)
-    return problem(422, "données invalides", fields=exc.errors)
+    return problem(request, 422, N_("données invalides"), fields=exc.errors)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     if wants_html(request):
         return await html_error(request, 404)
-    return problem(404, str(exc))
+    return problem(request, 404, message_of(exc))
 
 
 async def _conflict(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Conflict)
-    fields = {exc.field: str(exc)} if exc.field else {}
-    return problem(409, str(exc), fields=fields)
+    fields = {exc.field: message_of(exc)} if exc.field else {}
+    return problem(request, 409, message_of(exc), fields=fields)
 
 
 async def _http(request: Request, exc: Exception) -> Response:
@@ -102,7 +122,7 @@ async def _http(request: Request, exc: Exception) -> Response:
         response = await html_error(request, exc.status_code, detail)
         response.headers.update(exc.headers or {})
         return response
-    response = problem(exc.status_code, exc.detail)
+    response = problem(request, exc.status_code, exc.detail)
     response.headers.update(exc.headers or {})
     return response
 
@@ -111,7 +131,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if wants_html(request):
         return await html_error(request, 500)
-    return problem(500, "erreur interne ; elle a été enregistrée dans le journal")
+    return problem(request, 500, N_("erreur interne ; elle a été enregistrée dans le journal"))
 
 
 def handlers() -> dict:

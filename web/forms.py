@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from directory.messages import N_
 from directory.validation import FIELDS
 
 CSRF_FIELD = "csrf_token"
@@ -63,17 +64,19 @@ async def read_form(request: Request) -> FormData:
     """The posted form, once its CSRF token matches the session's; FormRefused otherwise."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_FORM_BYTES:
-        raise FormRefused("Le formulaire envoyé est trop volumineux (2 Mo au plus).", 413)
+        raise FormRefused(N_("Le formulaire envoyé est trop volumineux (2 Mo au plus)."), 413)
     try:
         form = await request.form(max_files=5, max_fields=400)
     except HTTPException as exc:
-        raise FormRefused(f"Formulaire illisible : {exc.detail}", 400) from exc
+        raise FormRefused(N_("Formulaire illisible : %(reason)s", reason=exc.detail), 400) from exc
     expected = request.session.get("csrf", "")
     sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
         raise FormRefused(
-            "Ce formulaire a expiré ou ne vient pas de ce site (jeton de sécurité absent ou "
-            "invalide). Rechargez la page et envoyez-le à nouveau."
+            N_(
+                "Ce formulaire a expiré ou ne vient pas de ce site (jeton de sécurité absent ou "
+                "invalide). Rechargez la page et envoyez-le à nouveau."
+            )
         )
     return form
 

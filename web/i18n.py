@@ -21,6 +21,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 
+from directory import messages
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -88,6 +90,23 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def translate(message: str) -> str:
+    """A French message of the code or of the domain in the current language: a
+    directory.messages.Message is looked up by its template, then filled in again."""
+    if isinstance(message, messages.Message):
+        return gettext(message.template) % message.params
+    return gettext(message) if message else message
+
+
+def api_language(request: Request) -> str:
+    """The language of a JSON API answer: Accept-Language, French by default (no cookie,
+    no `?lang=`: machines say what they want in the header)."""
+    for tag in parse_accept_language(request.headers.get("accept-language", "")):
+        if tag in LANGUAGES:
+            return tag
+    return "fr"
+
+
 def lazy_language(request: Request) -> str:
     """Choose the request's language, make it current, and return it."""
     settings = request.app.state.settings
@@ -96,6 +115,6 @@ def lazy_language(request: Request) -> str:
     return lang
 
 
-def N_(message: str) -> str:
-    """Mark a French message for the catalog where it is translated later (tables, labels)."""
-    return message
+# Mark a French message for the catalog where it is translated later (tables, labels,
+# errors); with parameters it keeps them for `translate()` (directory/messages.py).
+N_ = messages.N_

@@ -33,6 +33,7 @@ from directory.search import query_from_params
 from web import templating
 from web.auth import author_of, require_role
 from web.forms import csrf_token
+from web.i18n import N_
 from web.importing import HttpClient, geocoder_for
 from web.settings import Settings
 
@@ -150,18 +151,20 @@ async def imports_create(request: Request) -> Response:
     if isinstance(upload, tuple):
         filename, raw = upload
         if len(raw) > MAX_IMPORT_BYTES:
-            errors["file"] = f"fichier trop gros (maximum {MAX_IMPORT_BYTES // 1024 // 1024} Mo)"
+            errors["file"] = N_(
+                "fichier trop gros (maximum %(mb)s Mo)", mb=MAX_IMPORT_BYTES // 1024 // 1024
+            )
         elif not raw:
-            errors["file"] = "fichier vide"
+            errors["file"] = N_("fichier vide")
         kind = _guess_kind(filename, str(form.get("kind") or ""))
         source_key = source_key or filename.rsplit(".", 1)[0]
     elif url:
         kind = _guess_kind(url, str(form.get("kind") or ""))
         if not jobs.is_url(url):
-            errors["url"] = "adresse http:// ou https:// attendue"
+            errors["url"] = N_("adresse http:// ou https:// attendue")
         source_key = source_key or url.split("://", 1)[-1].split("/", 1)[0]
     else:
-        errors["file"] = "choisissez un fichier ou indiquez une adresse"
+        errors["file"] = N_("choisissez un fichier ou indiquez une adresse")
         kind = "gogocarto"
     every_seconds = None
     if every:
@@ -348,7 +351,7 @@ async def duplicates_decide(request: Request) -> Response:
     try:
         first, second = int(form.get("first", "")), int(form.get("second", ""))
     except ValueError:
-        raise ValidationError({"first": "identifiants d'initiatives attendus"}) from None
+        raise ValidationError({"first": N_("identifiants d'initiatives attendus")}) from None
     action, author, note = form.get("action"), author_of(person), str(form.get("note") or "")
     async with db.session() as session:
         if action == "merge":
@@ -364,7 +367,7 @@ async def duplicates_decide(request: Request) -> Response:
             local, remote = (a, b) if a.is_local else (b, a)
             await duplicates.link_same_as(session, local.id, remote.id, author=author, note=note)
         else:
-            raise ValidationError({"action": "merge, distinct ou same_as"})
+            raise ValidationError({"action": N_("merge, distinct ou same_as")})
     return _see("/admin/doublons")
 
 

@@ -100,6 +100,7 @@ def create_templates() -> Jinja2Templates:
     env.filters["markdown"] = markdown_html
     env.filters["isodate"] = isodate
     env.globals.update(
+        tr=i18n.translate,  # a French message of the code or the domain (errors), translated
         status_label=lambda slug: _term_label(STATUSES, slug),
         need_label=lambda slug: _term_label(NEEDS, slug),
         kind_label=lambda slug: _term_label(ACTOR_KINDS, slug),
@@ -128,7 +129,7 @@ async def site_context(request: Request) -> dict[str, Any]:
     from sqlalchemy import select
 
     from directory.models import InstanceSetting
-    from web.auth import current_person
+    from web.auth import current_person, session_token
 
     site: dict[str, str] = {}
     person = None
@@ -136,7 +137,7 @@ async def site_context(request: Request) -> dict[str, Any]:
     async with db.session() as session:
         rows = await session.execute(select(InstanceSetting.key, InstanceSetting.value))
         site = {key: value for key, value in rows.all()}
-        if "session" in request.scope and request.session.get("person_id") is not None:
+        if session_token(request):
             person = await current_person(request, session)
     return {"site": site, "person": person}
 

@@ -22,7 +22,7 @@ from directory.errors import NotFound
 from directory.models import Person
 from directory.vocabulary import MODERATION_STATES, ROLES, by_slug, role_at_least
 from web import forms, i18n, templating
-from web.auth import author_of
+from web.auth import author_of, session_person
 from web.i18n import N_
 
 # Labels of the initiative fields (French msgids; templates translate them).
@@ -55,6 +55,7 @@ FIELD_LABELS = {
     "message": N_("Message"),
     "email_account": N_("Adresse e-mail"),
     "password": N_("Mot de passe"),
+    "current_password": N_("Mot de passe actuel"),
     "password_confirm": N_("Confirmation du mot de passe"),
     "display_name": N_("Nom affiché"),
     "role": N_("Rôle"),
@@ -87,11 +88,7 @@ class Page:
 
 async def _person(request: Request, session: AsyncSession) -> Person | None:
     # Pages only trust the session cookie; bearer tokens are for the JSON API.
-    person_id = request.session.get("person_id")
-    if not isinstance(person_id, int):
-        return None
-    person = await session.get(Person, person_id)
-    return person if person is not None and person.active else None
+    return await session_person(request, session)
 
 
 async def render(

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import Conflict, NotFound
 from directory.imports.models import ImportConflict
 from directory.initiatives import Author, get_initiative, update_initiative
+from directory.messages import N_
 from directory.models import utcnow
 
 
@@ -28,9 +29,9 @@ async def resolve_conflict(
     """Keep the local values, or apply the source's (with a revision)."""
     conflict = await session.get(ImportConflict, conflict_id)
     if conflict is None:
-        raise NotFound(f"conflit {conflict_id} introuvable")
+        raise NotFound(N_("conflit %(conflict_id)s introuvable", conflict_id=conflict_id))
     if conflict.state != "open":
-        raise Conflict(f"ce conflit est déjà réglé ({conflict.state})")
+        raise Conflict(N_("ce conflit est déjà réglé (%(state)s)", state=conflict.state))
     if take_source:
         initiative = await get_initiative(session, conflict.initiative_id)
         await update_initiative(

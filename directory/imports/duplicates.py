@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import Conflict, ValidationError
 from directory.imports.models import DuplicateDecision, ImportRecord
 from directory.initiatives import LISTS, Author, field_values, get_initiative, update_initiative
+from directory.messages import N_
 from directory.models import Initiative, Relation, Revision, utcnow
 from directory.text import fold
 
@@ -292,7 +293,7 @@ async def _decide(
     session: AsyncSession, first_id: int, second_id: int, decision: str, author: Author, note: str
 ) -> DuplicateDecision:
     if first_id == second_id:
-        raise ValidationError({"second_id": "une initiative n'est pas le doublon d'elle-même"})
+        raise ValidationError({"second_id": N_("une initiative n'est pas le doublon d'elle-même")})
     a, b = (min(first_id, second_id), max(first_id, second_id))
     existing = await session.scalar(
         select(DuplicateDecision).where(
@@ -300,7 +301,7 @@ async def _decide(
         )
     )
     if existing is not None:
-        raise Conflict(f"déjà décidé : {existing.decision}")
+        raise Conflict(N_("déjà décidé : %(decision)s", decision=existing.decision))
     row = DuplicateDecision(
         first_id=a, second_id=b, decision=decision, person_id=author.person_id, note=note[:1000]
     )
@@ -326,7 +327,9 @@ async def merge(
     keep = await get_initiative(session, keep_id)
     other = await get_initiative(session, merged_id)
     if not keep.is_local or not other.is_local:
-        raise Conflict("une initiative d'une autre instance ne se fusionne pas : liez-la (sameAs)")
+        raise Conflict(
+            N_("une initiative d'une autre instance ne se fusionne pas : liez-la (sameAs)")
+        )
     mine, theirs = field_values(keep), field_values(other)
     changes: dict[str, Any] = {}
     for name, value in theirs.items():
@@ -385,7 +388,9 @@ async def link_same_as(
     local = await get_initiative(session, local_id)
     remote = await get_initiative(session, remote_id)
     if not local.is_local or remote.is_local or not remote.uri:
-        raise ValidationError({"second_id": "sameAs relie une initiative locale à une distante"})
+        raise ValidationError(
+            {"second_id": N_("sameAs relie une initiative locale à une distante")}
+        )
     if remote.uri not in local.same_as:
         await update_initiative(
             session, local, {"same_as": [*local.same_as, remote.uri]}, author=author,

@@ -22,6 +22,7 @@ from directory.imports.fetch import MAX_IMPORT_BYTES, Fetcher, FetchError, size_
 from directory.imports.models import ImportJob, ImportSource
 from directory.imports.records import ParseError, Rejected, SourceRecord
 from directory.imports.sync import Geocoder, sync_records
+from directory.messages import N_
 from directory.models import utcnow
 
 log = logging.getLogger("maillage.imports")
@@ -99,11 +100,13 @@ async def create_job(
     """A pending import job (from a stored file, or a URL fetched when it runs)."""
     errors = {}
     if kind not in KINDS:
-        errors["kind"] = f"inconnu : {kind} (possibles : {', '.join(KINDS)})"
+        errors["kind"] = N_(
+            "inconnu : %(kind)s (possibles : %(choices)s)", kind=kind, choices=", ".join(KINDS)
+        )
     if not source_key.strip() or len(source_key) > 120:
-        errors["source"] = "nom de source obligatoire (120 caractères au plus)"
+        errors["source"] = N_("nom de source obligatoire (120 caractères au plus)")
     if not payload_path and not is_url(location):
-        errors["location"] = "un fichier ou une adresse http(s) est attendu"
+        errors["location"] = N_("un fichier ou une adresse http(s) est attendu")
     if errors:
         raise ValidationError(errors)
     job = ImportJob(
@@ -124,7 +127,7 @@ async def create_job(
 async def get_job(session: AsyncSession, job_id: int) -> ImportJob:
     job = await session.get(ImportJob, job_id)
     if job is None:
-        raise NotFound(f"import n°{job_id} introuvable")
+        raise NotFound(N_("import n°%(job_id)s introuvable", job_id=job_id))
     return job
 
 
@@ -136,7 +139,13 @@ async def retry_job(session: AsyncSession, job_id: int) -> ImportJob:
     """Put a failed job back in the queue: it runs again from its stored input."""
     job = await get_job(session, job_id)
     if job.state != "failed":
-        raise Conflict(f"l'import n°{job_id} est {job.state} : seul un import échoué se relance")
+        raise Conflict(
+            N_(
+                "l'import n°%(job_id)s est %(state)s : seul un import échoué se relance",
+                job_id=job_id,
+                state=job.state,
+            )
+        )
     job.state, job.error, job.processed = "pending", "", 0
     job.started_at = job.finished_at = None
     await session.flush()
@@ -176,7 +185,13 @@ async def run_job(
     if not await claim(db, job_id):
         async with db.session() as session:
             job = await get_job(session, job_id)
-        raise Conflict(f"l'import n°{job_id} n'est pas en attente (état : {job.state})")
+        raise Conflict(
+            N_(
+                "l'import n°%(job_id)s n'est pas en attente (état : %(state)s)",
+                job_id=job_id,
+                state=job.state,
+            )
+        )
     async with db.session() as session:
         job = await get_job(session, job_id)
         kind, source_key, options = job.kind, job.source_key, dict(job.options)
@@ -262,7 +277,7 @@ def parse_every(value: str) -> int:
         seconds = int(text[:-1]) * EVERY_UNITS[text[-1]]
         if seconds >= 300:
             return seconds
-    raise ValidationError({"every": "une durée comme 6h, 1d ou 1w (5 minutes au moins)"})
+    raise ValidationError({"every": N_("une durée comme 6h, 1d ou 1w (5 minutes au moins)")})
 
 
 async def save_source(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import NotFound, ValidationError
 from directory.imports.models import CategoryMapping
 from directory.imports.records import Category
+from directory.messages import N_
 from directory.models import Theme, utcnow
 from directory.text import fold
 from directory.vocabulary import CORE_THEMES
@@ -121,9 +122,11 @@ async def set_mapping(
     """The admin's choice for one category (None: no theme); later imports use it."""
     row = await session.get(CategoryMapping, mapping_id)
     if row is None:
-        raise NotFound(f"correspondance {mapping_id} introuvable")
+        raise NotFound(N_("correspondance %(mapping_id)s introuvable", mapping_id=mapping_id))
     if theme_slug and not await session.scalar(select(Theme.id).where(Theme.slug == theme_slug)):
-        raise ValidationError({"theme": f"thème inconnu : {theme_slug}"})
+        raise ValidationError(
+            {"theme": N_("thème inconnu : %(theme_slug)s", theme_slug=theme_slug)}
+        )
     row.theme_slug = theme_slug or None
     row.automatic = False
     row.updated_at = utcnow()

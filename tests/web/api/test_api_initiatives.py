@@ -97,15 +97,21 @@ async def test_invalid_token_is_401_even_on_public_reads(api, published):
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-async def test_session_cookie_authenticates_like_a_token(app, api, callers, proposed):
+async def test_session_cookie_authenticates_like_a_token(app, api, db, callers, proposed):
     """The signed session cookie of the HTML pages works on the API too."""
-    from itsdangerous import TimestampSigner
-
-    signer = TimestampSigner(app.state.settings.secret_key)
     import base64
     import json
 
-    payload = base64.b64encode(json.dumps({"person_id": callers["moderator"].person_id}).encode())
+    from itsdangerous import TimestampSigner
+
+    from directory import sign_ins
+    from directory.models import Person
+
+    async with db.session() as session:
+        moderator = await session.get(Person, callers["moderator"].person_id)
+        sid = await sign_ins.open_session(session, moderator)
+    signer = TimestampSigner(app.state.settings.secret_key)
+    payload = base64.b64encode(json.dumps({"sid": sid}).encode())
     api.cookies.set("maillage_session", signer.sign(payload).decode())
 
     response = await api.get(f"{BASE}/{proposed.slug}")

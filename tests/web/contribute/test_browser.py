@@ -262,6 +262,13 @@ async def test_refused_form_shows_errors_beside_fields_and_keeps_input(
         ("federation", "/admin/federation", ADMIN),
         ("logout", "/deconnexion", ADMIN),
         ("privacy", "/confidentialite", None),
+        ("account", "/compte", MODERATOR),
+        # The same pages in English: labels and error texts of another length.
+        ("login-en", "/connexion?lang=en", None),
+        ("propose-en", "/proposer?lang=en", None),
+        ("account-en", "/compte?lang=en", MODERATOR),
+        ("proposal-edit-en", "/moderation/propositions/{proposal}?modifier=1&lang=en", MODERATOR),
+        ("accounts-en", "/admin/comptes?lang=en", ADMIN),
     ],
 )
 async def test_contribution_and_admin_pages_are_accessible(
