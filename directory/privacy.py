@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.models import ApiToken, Correction, Initiative, Person, Revision, utcnow
+from directory.models import ApiToken, Correction, Initiative, Person, Revision, SignIn, utcnow
 from directory.models_web import StatusLink
 
 RETENTION = timedelta(days=180)
@@ -25,7 +25,7 @@ def _iso(value: Any) -> str | None:
 
 
 async def personal_data(session: AsyncSession, email: str) -> dict[str, Any]:
-    """Everything private held about `email`: account, proposals, corrections."""
+    """Everything private held about `email`: account, proposals, corrections, sessions."""
     email = email.strip().lower()
     person = await session.scalar(select(Person).where(Person.email == email))
     person_id = person.id if person else -1
@@ -42,6 +42,9 @@ async def personal_data(session: AsyncSession, email: str) -> dict[str, Any]:
             or_(func.lower(Correction.proposer_email) == email, Correction.proposer_id == person_id)
         )
         .order_by(Correction.id)
+    )
+    sign_ins = await session.scalars(
+        select(SignIn).where(SignIn.person_id == person_id).order_by(SignIn.id)
     )
     return {
         "email": email,
@@ -75,6 +78,14 @@ async def personal_data(session: AsyncSession, email: str) -> dict[str, Any]:
             }
             for c in corrections
         ],
+        "sessions": [
+            {
+                "browser": s.user_agent,
+                "created_at": _iso(s.created_at),
+                "last_seen_at": _iso(s.last_seen_at),
+            }
+            for s in sign_ins
+        ],
     }
 
 
@@ -88,6 +99,7 @@ async def erase(session: AsyncSession, email: str) -> dict[str, int]:
             update(Revision).where(Revision.person_id == person.id).values(author=ERASED)
         )
         await session.execute(delete(ApiToken).where(ApiToken.person_id == person.id))
+        await session.execute(delete(SignIn).where(SignIn.person_id == person.id))
         await session.delete(person)
         counts["account"] = 1
     await session.execute(

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from directory import people, sign_ins
+from directory import people, privacy, sign_ins
 from directory.models import Base, SignIn
 
 
@@ -41,3 +41,14 @@ async def test_only_the_hash_of_a_token_is_stored_and_it_finds_its_person(sessio
 
     await sign_ins.end_session(session, token)
     assert await sign_ins.person_for(session, token) is None
+
+
+async def test_sessions_are_in_the_personal_data_export_and_erased_with_the_account(session):
+    person = await people.create_person(session, email="b@example.org", password="x" * 12)
+    await sign_ins.open_session(session, person, user_agent="Firefox")
+
+    data = await privacy.personal_data(session, "b@example.org")
+    await privacy.erase(session, "b@example.org")
+
+    assert [s["browser"] for s in data["sessions"]] == ["Firefox"]
+    assert await session.scalar(select(SignIn)) is None
