@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,7 +32,7 @@ from federation import follows, inbox_store, instances, keys, render
 from federation.delivery_store import enqueue_activity
 from federation.fetch import Fetcher, FetchError
 from federation.http import NetworkError
-from federation.parse import ParseError, parse_initiative
+from federation.parse import ParseError, parse_datetime, parse_initiative
 from federation.proofs import ProofError, has_proof, verify_object_proof
 from federation.remote import fetch_actor
 from federation.retry import backoff
@@ -363,14 +363,31 @@ class InboxProcessor:
             session, uri, actor, host, activity.get("via"), embedded=embedded
         )
 
-    async def _proven(self, session: AsyncSession, embedded: Any) -> tuple[dict | None, str]:
-        """The embedded object when its FEP-8b32 proof verifies (else None), and a note."""
+    async def _proven(
+        self, session: AsyncSession, embedded: Any, existing: Initiative | None
+    ) -> tuple[dict | None, str]:
+        """The embedded object when its FEP-8b32 proof verifies (else None), and a note.
+
+        A signed copy stays valid forever: one not newer than ours could be a replay of an
+        old version, so the origin is asked instead.
+        """
         if not has_proof(embedded):
             return None, ""
         try:
             await verify_object_proof(session, self.fetcher, embedded)
         except ProofError as exc:
             return None, f" (preuve refusée : {exc.reason} ; objet relu à son origine)"
+        if existing is not None:
+            stamp = parse_datetime(embedded.get("updated")) or parse_datetime(
+                embedded.get("published")
+            )
+            ours = existing.updated_at
+            ours = ours if ours is None or ours.tzinfo else ours.replace(tzinfo=UTC)
+            if stamp is None or (ours is not None and stamp <= ours):
+                return (
+                    None,
+                    " (copie signée pas plus récente que la nôtre ; objet relu à son origine)",
+                )
         return {k: v for k, v in embedded.items() if k != "proof"}, " (preuve FEP-8b32 vérifiée)"
 
     async def _refresh(
@@ -393,7 +410,7 @@ class InboxProcessor:
         if await instances.is_blocked(session, origin):
             raise Refused(f"le domaine d'origine {origin} est bloqué")
         existing = await directory.get_by_uri(session, uri)
-        page, note = await self._proven(session, embedded)
+        page, note = await self._proven(session, embedded, existing)
         try:
             if page is None:
                 page = await self.fetcher.document(uri)

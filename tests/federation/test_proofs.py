@@ -276,3 +276,32 @@ async def test_announce_without_proof_still_fetches_from_the_origin(app, worker,
     assert origin.requests == ["/initiatives/jardin"]
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Initiative)) == 1
+
+
+async def test_a_newer_signed_version_updates_without_asking_the_origin(
+    app, worker, db, peer, origin
+):
+    await announce(app, worker, peer, sign(page(), origin.key, origin.method))
+    newer = page(name="Jardin partagé (agrandi)") | {"updated": "2999-01-01T00:00:00Z"}
+
+    item = await announce(app, worker, peer, sign(newer, origin.key, origin.method), n=2)
+
+    assert item.state == "done" and "preuve FEP-8b32 vérifiée" in item.reason, item.reason
+    assert origin.requests == []
+    assert await stored_names(db) == ["Jardin partagé (agrandi)"]
+
+
+async def test_a_replayed_older_signed_version_is_not_stored(app, worker, db, peer, origin):
+    # Given the current version stored, and an old one the origin really signed
+    old = sign(
+        page(name="Ancien nom") | {"updated": "2020-01-01T00:00:00Z"}, origin.key, origin.method
+    )
+    await announce(app, worker, peer, sign(page(), origin.key, origin.method))
+
+    # When someone announces the old signed copy again (the origin is down)
+    item = await announce(app, worker, peer, old, n=2)
+
+    # Then it is not taken as-is: the origin is asked, nothing rolls back
+    assert item.state == "pending", item.reason
+    assert origin.requests == ["/initiatives/jardin"]
+    assert await stored_names(db) == ["Jardin partagé"]
