@@ -90,7 +90,7 @@ def refresh(template: Catalog) -> None:
         write_po(handle, template, omit_header=True, no_location=True)
     for lang_dir in sorted(p for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir()):
         catalog = read_catalog(lang_dir.name)
-        catalog.update(template, no_fuzzy_matching=True)
+        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         # A message that comes back (moved, or re-added by a branch) gets its old translation.
         for key, old in list(catalog.obsolete.items()):
             current = catalog.get(old.id, old.context)
