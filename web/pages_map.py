@@ -134,6 +134,19 @@ async def map_data(request: Request) -> Response:
     )
 
 
+async def map_bounds(request: Request) -> Response:
+    """South, west, north, east of what the filters match (null if nothing), to fit the map."""
+    query, errors = parse_query(request)
+    if errors:
+        return _json({"error": "paramètres invalides", "fields": errors}, 422)
+    async with request.app.state.db.session() as session:
+        found = await mapgrid.bounds(session, query)
+    return _json(
+        {"bounds": [round(v, 5) for v in found] if found else None},
+        headers={"Cache-Control": "public, max-age=60"},
+    )
+
+
 async def map_list(request: Request) -> Response:
     """The list beside the map for a view (HTML fragment, replaced by map.js)."""
     query, _ = parse_query(request)
