@@ -6,27 +6,31 @@ of its initiatives, or the initiative itself when it holds one.
 
 Refresh rule: for every query without text or area (the unfiltered map, a theme, a
 commune...), the whole grid of level GRID_LEVEL (zoom <= GRID_LEVEL - 2) is computed once
-with one GROUP BY and cached per database connection under the search_state token
-(directory/facets.py), like the facet counts; coarser levels are merged from it in
-Python. Triggers renew the token on every committed change to what the grid depends on
-(moderation state, status, origin, commune, position, themes, actor kinds, needs), so a
-cached grid never outlives a change. A view then costs a few dictionary lookups. Deeper
-zooms, queries with text and connections without a usable token (no change committed yet,
-or a PostgreSQL transaction that has written) group the initiatives inside the view
-directly: few rows at those zooms. Names and slugs of single points are always read fresh.
+with one GROUP BY and cached under the search_state token (directory/facets.py), like the
+facet counts; coarser levels are merged from it in Python. Triggers renew the token on
+every committed change to what the grid depends on (moderation state, status, origin,
+commune, position, themes, actor kinds, needs), so a cached grid never outlives a change.
+A view then costs a few dictionary lookups. Unlike the facet counts, grids are shared by
+all the connections of the process (GRIDS: the latest tokens only, a bounded number of
+cells), so a change costs one computation, not one per pooled connection. Deeper zooms,
+queries with text and sessions without a usable token (no change committed yet, or a
+PostgreSQL transaction that has written) group the initiatives inside the view directly:
+few rows at those zooms. Names and slugs of single points are always read fresh.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import geokey
-from directory.facets import cached, connection_cache, theme_rows
+from directory.facets import connection_cache, search_token, theme_rows
 from directory.filters import conditions, has_text
 from directory.models import Initiative
 from directory.search import SearchQuery
@@ -35,6 +39,8 @@ MAX_ZOOM = 19
 # Finest level of the cached grids (zoom 12: ~17,000 cells for 100k initiatives around
 # 400 towns); beyond it a view holds few enough initiatives to group them directly.
 GRID_LEVEL = 14
+MAX_CELLS = 300_000  # cells kept per token (~100 MB at most), oldest grids dropped first
+MAX_TOKENS = 4  # tokens whose grids are kept (several databases may share a process)
 BBox = tuple[float, float, float, float]  # south, west, north, east
 # count, sum of latitudes, sum of longitudes, south, west, north, east, smallest id
 Cell = tuple[int, float, float, float, float, float, float, int]
@@ -142,40 +148,93 @@ def contains(outer: BBox, inner: BBox) -> bool:
 
 
 @dataclass
+class _Grids:
+    """The grids of one search_state token, and those being computed."""
+
+    done: dict[Hashable, Grid] = field(default_factory=dict)
+    pending: dict[Hashable, asyncio.Future] = field(default_factory=dict)
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[Grid]]) -> Grid:
+        if key in self.done:
+            return self.done[key]
+        pending = self.pending.get(key)
+        if pending is not None:  # another request is computing it: share its answer
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request itself was cancelled
+            except Exception:
+                pass  # its failure is its own: compute here
+            return await compute()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.pending[key] = future
+        try:
+            grid = await compute()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning when unshared
+            raise
+        finally:
+            del self.pending[key]
+        future.set_result(grid)
+        while self.done and sum(map(len, self.done.values())) + len(grid) > MAX_CELLS:
+            self.done.pop(next(iter(self.done)))
+        self.done[key] = grid
+        return grid
+
+
+GRIDS: OrderedDict[str, _Grids] = OrderedDict()  # token -> its grids, newest last
+
+
+def _grids_of(token: str) -> _Grids:
+    grids = GRIDS.get(token)
+    if grids is None:
+        grids = GRIDS[token] = _Grids()
+        while len(GRIDS) > MAX_TOKENS:
+            GRIDS.popitem(last=False)
+    else:
+        GRIDS.move_to_end(token)
+    return grids
+
+
+@dataclass
 class _Context:
     session: AsyncSession
     query: SearchQuery
-    cache: dict[Hashable, Any] | None
+    grids: _Grids | None
     key: tuple[Hashable, ...] | None
     theme_ids: list[int] | None
 
     @classmethod
     async def load(cls, session: AsyncSession, query: SearchQuery) -> _Context:
-        cache = await connection_cache(session)
+        token = await search_token(session)
+        key = grid_key(query) if token is not None else None
         theme_ids = None
         if query.themes:
             # Literal theme ids (with sub-themes): PostgreSQL then drives the plan from the
             # theme index instead of checking a subquery for every initiative.
-            themes = await theme_rows(session, cache)
+            themes = await theme_rows(session, await connection_cache(session))
             wanted = {t.id for t in themes if t.slug in query.themes}
             theme_ids = sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
-        key = grid_key(query) if cache is not None else None
-        return cls(session, query, cache, key, theme_ids)
+        return cls(session, query, _grids_of(token) if key else None, key, theme_ids)
 
     @property
     def cacheable(self) -> bool:
-        return self.key is not None
+        return self.grids is not None
 
     def conditions(self) -> list[Any]:
         return conditions(self.query, self.session.bind.dialect.name, theme_ids=self.theme_ids)
 
     async def grid(self, level: int) -> Grid:
         """The whole grid of `level` (<= GRID_LEVEL), cached under the search_state token."""
+        assert self.grids is not None and self.key is not None
         if level == GRID_LEVEL:
-            return await cached(self.cache, (*self.key, level), lambda: self.group(level, None))
-        return await cached(
-            self.cache, (*self.key, level), lambda: self._merged(GRID_LEVEL - level)
-        )
+            return await self.grids.get((*self.key, level), lambda: self.group(level, None))
+        return await self.grids.get((*self.key, level), lambda: self._merged(GRID_LEVEL - level))
 
     async def _merged(self, shift: int) -> Grid:
         merged: dict[tuple[int, int], list] = {}

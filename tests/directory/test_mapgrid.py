@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
@@ -102,8 +104,8 @@ async def test_a_cached_grid_follows_each_committed_move_and_unpublication(sessi
     bbox = (46.5, -3.0, 48.0, -1.0)
     await session.commit()
     before = await mapgrid.map_view(session, SearchQuery(), bbox, 8)
-    entries = (await session.connection()).info[facets.CACHE_KEY]["entries"]
-    assert any(isinstance(k, tuple) and k[:1] == ("mapgrid",) for k in entries)
+    token = await facets.search_token(session)
+    assert any(k[:1] == ("mapgrid",) for k in mapgrid.GRIDS[token].done)
     assert before.total == 4
 
     moved = await session.get(Initiative, placed[3])
@@ -136,3 +138,44 @@ async def test_bounds_are_those_of_the_matching_set(session, placed):
         await mapgrid.bounds(session, SearchQuery(themes=("alimentation",), text="point")) == food
     )
     assert await mapgrid.bounds(session, SearchQuery(themes=("agriculture-urbaine-xyz",))) is None
+
+
+async def test_requests_for_a_grid_being_computed_share_the_computation():
+    grids = mapgrid._Grids()
+    calls = []
+
+    async def compute():
+        calls.append(1)
+        await asyncio.sleep(0.01)
+        return {(1, 2): (1, 47.0, -1.5, 47.0, -1.5, 47.0, -1.5, 9)}
+
+    first, second = await asyncio.gather(grids.get("k", compute), grids.get("k", compute))
+    assert first is second and len(calls) == 1
+    assert await grids.get("k", compute) is first and len(calls) == 1
+
+    async def failing():
+        await asyncio.sleep(0.01)
+        raise RuntimeError("database gone")
+
+    results = await asyncio.gather(
+        grids.get("f", failing), grids.get("f", compute), return_exceptions=True
+    )
+    assert isinstance(results[0], RuntimeError)
+    assert results[1] == first  # the second request computed it itself
+    assert grids.pending == {}
+
+
+def test_grids_keep_a_bounded_number_of_cells(monkeypatch):
+    monkeypatch.setattr(mapgrid, "MAX_CELLS", 3)
+    grids = mapgrid._Grids()
+
+    async def fill():
+        for n in range(4):
+            await grids.get(n, lambda n=n: _grid_of(n))
+
+    asyncio.run(fill())
+    assert list(grids.done) == [3] and sum(map(len, grids.done.values())) <= 3
+
+
+async def _grid_of(n: int) -> mapgrid.Grid:
+    return {(x, 0): (1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, x) for x in range(2)}
