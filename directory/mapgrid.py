@@ -111,11 +111,12 @@ async def map_view(session: AsyncSession, query: SearchQuery, bbox: BBox, zoom: 
 async def bounds(session: AsyncSession, query: SearchQuery) -> BBox | None:
     """South, west, north, east of the initiatives matching `query` (None if none has a place).
 
-    From the cached grid when the query has one (the map asks for that grid next).
+    From the cached grids when the query has them (the map asks for them next): a merged
+    cell keeps the exact extremes of its initiatives, so the coarsest grid has them all.
     """
     context = await _Context.load(session, query)
     if context.cacheable:
-        cells = (await context.grid(GRID_LEVEL)).values()
+        cells = (await context.grid(1)).values()
         if not cells:
             return None
         return (
