@@ -4,8 +4,8 @@ its moderation state, status, origin or commune (triggers of 0001). Views deeper
 cached grids group the initiatives of the view from a covering (moderation_state,
 latitude, longitude) index, which replaces the index over the Morton key (no longer read).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-27
 """
 
