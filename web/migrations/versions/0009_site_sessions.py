@@ -1,8 +1,8 @@
 """Signed-in sessions kept on the server (directory/sign_ins.py): sign-out, a role removed,
 an account disabled or a password changed end them, whatever cookie a browser still holds.
 
-Revision ID: 0008_site
-Revises: 0007
+Revision ID: 0009_site
+Revises: 0008
 Create Date: 2026-11-27
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_site"
-down_revision = "0007"
+revision = "0009_site"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
