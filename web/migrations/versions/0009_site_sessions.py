@@ -1,7 +1,7 @@
 """Signed-in sessions kept on the server (directory/sign_ins.py): sign-out, a role removed,
 an account disabled or a password changed end them, whatever cookie a browser still holds.
 
-Revision ID: 0009_site
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-27
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_site"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
