@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.filters import conditions, only_moderation_states
+from directory.filters import matching_select, only_moderation_states
 from directory.models import (
     Initiative,
     InitiativeActorKind,
@@ -136,7 +136,7 @@ async def count_facets(
     theme_ids: Sequence[int] | None = None,
 ) -> Counts:
     """How many initiatives match `query`, and the facet counts among them if it asks."""
-    matching = select(Initiative.id).where(*conditions(query, dialect, theme_ids=theme_ids))
+    matching = matching_select(query, dialect, theme_ids)
     if not query.facets:
         return await session.scalar(select(func.count()).select_from(matching.subquery())), {}
     sub_themes = any(t.parent_id is not None for t in themes)

@@ -16,14 +16,14 @@ from directory.errors import ValidationError
 from directory.filters import (
     FTS,
     FTS_TABLE,
-    SEARCH_VECTOR,
+    SEARCH,
     conditions,
     distance_km,
     has_text,
+    indexed_search,
     matching_ids,
     tsquery,
 )
-from directory.fulltext import fts5_query
 from directory.models import Initiative, InitiativeTheme, Theme
 from directory.text import fold, stemmed
 
@@ -57,20 +57,31 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
     ).all()
     keys = {row.id: name_key(row.name) for row in names}
     if session.bind.dialect.name == "postgresql":
-        # One UPDATE per batch, so each row gets one new version (not one per column).
         await session.execute(
             text(
-                "UPDATE initiatives AS i SET name_key = v.key, search_vector ="
+                "UPDATE initiatives AS i SET name_key = v.key"
+                " FROM unnest(CAST(:ids AS integer[]), CAST(:keys AS text[])) AS v(id, key)"
+                " WHERE i.id = v.id AND i.name_key IS DISTINCT FROM v.key"
+            ),
+            {"ids": list(keys), "keys": list(keys.values())},
+        )
+        # The narrow search table (migration 0007): tags come from the database's own
+        # definition, which triggers also apply when filters' columns or rows change.
+        await session.execute(
+            text(
+                "INSERT INTO initiative_search AS s (id, moderation_state, tags, vector)"
+                " SELECT i.id, i.moderation_state, maillage_search_tags(i.id),"
                 " setweight(to_tsvector('maillage_fr', i.name), 'A')"
                 " || setweight(to_tsvector('maillage_fr', i.summary || ' ' || coalesce(("
                 "   SELECT string_agg(t.label_fr || ' ' || t.label_en, ' ')"
                 "   FROM initiative_themes it JOIN themes t ON t.id = it.theme_id"
                 "   WHERE it.initiative_id = i.id), '')), 'B')"
                 " || setweight(to_tsvector('maillage_fr', i.description), 'C')"
-                " FROM unnest(CAST(:ids AS integer[]), CAST(:keys AS text[])) AS v(id, key)"
-                " WHERE i.id = v.id"
+                " FROM initiatives i WHERE i.id = ANY(CAST(:ids AS integer[]))"
+                " ON CONFLICT (id) DO UPDATE SET moderation_state = excluded.moderation_state,"
+                " tags = excluded.tags, vector = excluded.vector"
             ),
-            {"ids": list(keys), "keys": list(keys.values())},
+            {"ids": list(keys)},
         )
         return
     changed = [{"id": i, "name_key": k} for i, k in keys.items()]
@@ -105,7 +116,10 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
     if not rows:
         return
     await session.execute(
-        text("INSERT INTO initiative_fts (rowid, name, summary, body) VALUES (:id, :n, :s, :b)"),
+        text(
+            "INSERT INTO initiative_fts (rowid, name, summary, body, tags) VALUES (:id, :n, :s, :b,"
+            " coalesce((SELECT tags FROM initiative_search_tags WHERE id = :id), ''))"
+        ),
         [
             {
                 "id": row.id,
@@ -261,7 +275,7 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
 RANK_CANDIDATES = 2000
 # bm25 weights of the FTS5 columns name, summary (with theme labels), body; ts_rank uses
 # PostgreSQL's defaults for the A (name), B (summary, themes), C (description) weights.
-BM25_WEIGHTS = (10.0, 4.0, 1.0)
+BM25_WEIGHTS = (10.0, 4.0, 1.0, 0.0)  # the tags column never counts
 
 
 def _sort(query: SearchQuery) -> str:
@@ -301,34 +315,35 @@ def _ranked_window(
     query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
 ) -> Select:
     """(id, distance) rows ranked by relevance among the RANK_CANDIDATES newest matches."""
-    others = conditions(query, dialect, text=False, theme_ids=theme_ids)
+    found = indexed_search(query, dialect, theme_ids)
     distance = _distance(query, dialect).label("distance")
     if dialect == "postgresql":
-        candidates = (
-            select(Initiative.id, distance, SEARCH_VECTOR.label("vector"))
-            .where(*others, SEARCH_VECTOR.op("@@")(tsquery(query)))
-            .order_by(Initiative.id.desc())
-            .limit(RANK_CANDIDATES)
-            .subquery()
-        )
-        rank = func.ts_rank(candidates.c.vector, tsquery(query)).desc()
-    else:
-        candidates = (
-            select(
-                Initiative.id,
-                distance,
-                func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank"),
+        window = found.ids.add_columns(distance)
+        if found.rest or query.near:
+            window = window.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id).where(
+                *found.rest
             )
-            .join_from(FTS, Initiative, Initiative.id == FTS.c.rowid)
-            .where(FTS_TABLE.op("MATCH")(fts5_query(query.text)), *others)
-            .order_by(FTS.c.rowid.desc())
-            .limit(RANK_CANDIDATES)
-            .subquery()
+        window = window.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES).subquery()
+        # Ranked after the window is cut: ts_rank reads each candidate's vector once.
+        rank = func.ts_rank(SEARCH.c.vector, tsquery(query))
+        return (
+            select(window.c.id, window.c.distance)
+            .join(SEARCH, SEARCH.c.id == window.c.id)
+            .order_by(rank.desc(), window.c.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
-        rank = candidates.c.rank
+    candidates = select(
+        FTS.c.rowid.label("id"), distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank")
+    ).where(FTS_TABLE.op("MATCH")(found.fts))
+    if found.rest or query.near:
+        candidates = candidates.join_from(FTS, Initiative, Initiative.id == FTS.c.rowid).where(
+            *found.rest
+        )
+    window = candidates.order_by(FTS.c.rowid.desc()).limit(RANK_CANDIDATES).subquery()
     return (
-        select(candidates.c.id, candidates.c.distance)
-        .order_by(rank, candidates.c.id.desc())
+        select(window.c.id, window.c.distance)
+        .order_by(window.c.rank, window.c.id.desc())
         .limit(limit)
         .offset(offset)
     )
