@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, text, update
@@ -400,13 +400,23 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     theme_ids = sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
     rows = await _page(session, query, dialect, theme_ids)
 
-    async def count() -> facets.Counts:
-        return await facets.count_facets(
-            session, query, themes, dialect=dialect, theme_ids=theme_ids
-        )
+    async def count(counted: SearchQuery) -> facets.Counts:
+        async def compute() -> facets.Counts:
+            return await facets.count_facets(
+                session, counted, themes, dialect=dialect, theme_ids=theme_ids
+            )
 
-    key = _cache_key(query)
-    total, counts = await (facets.cached(cache, key, count) if key else count())
+        key = _cache_key(counted)
+        return await (facets.cached(cache, key, compute) if key else compute())
+
+    total, counts = await count(query)
+    if query.facets:
+        # Disjunctive facets: a facet's counts ignore that facet's own selection, so they
+        # say what choosing one more value of it would add (values are alternatives).
+        counts = dict(counts)
+        for name in FACETS:
+            if getattr(query, name):
+                counts[name] = (await count(replace(query, **{name: ()})))[1][name]
     ids = [row.id for row in rows]
     loaded = {
         i.id: i
