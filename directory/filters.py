@@ -53,7 +53,6 @@ SEARCH = table(
     column("vector"),
 )
 CONFIG = literal_column("'maillage_fr'::regconfig")
-TEXT_COLUMNS = "{name summary body}"
 
 
 def has_text(query: SearchQuery) -> bool:
@@ -74,9 +73,7 @@ def text_filter(query: SearchQuery, dialect: str) -> ColumnElement[bool] | None:
             select(SEARCH.c.id).where(SEARCH.c.vector.op("@@")(tsquery(query)))
         )
     return Initiative.id.in_(
-        select(FTS.c.rowid).where(
-            FTS_TABLE.op("MATCH")(f"{TEXT_COLUMNS}: ({fts5_query(query.text)})")
-        )
+        select(FTS.c.rowid).where(FTS_TABLE.op("MATCH")(fts5_query(query.text)))
     )
 
 
@@ -223,11 +220,13 @@ def indexed_search(
             found.append(SEARCH.c.moderation_state.in_(sorted(states)))
         found += [SEARCH.c.tags.overlap(group) for group in groups if not group[0].startswith("m")]
         return IndexedSearch(select(SEARCH.c.id.label("id")).where(*found), rest)
-    expression = f"{TEXT_COLUMNS}: ({fts5_query(query.text)})"
+    # Tags are "#"-prefixed tokens, which no stemmed text holds (see migration 0007): no
+    # column filter is needed, and FTS5 skips reading positions.
+    expression = fts5_query(query.text)
     for group in groups:
-        expression += " AND {tags}: (" + " OR ".join(f'"{t}"' for t in group) + ")"
+        expression += " AND (" + " OR ".join(f'"#{t}"' for t in group) + ")"
     if excluded:
-        expression = f"({expression}) NOT {{tags}}: (" + " OR ".join(excluded) + ")"
+        expression = f"({expression}) NOT (" + " OR ".join(f'"#{t}"' for t in excluded) + ")"
     ids = select(FTS.c.rowid.label("id")).where(FTS_TABLE.op("MATCH")(expression))
     return IndexedSearch(ids, rest, expression)
 

@@ -371,7 +371,11 @@ async def test_moderation_states_filter_for_moderators(session, directory):
         ),
         ({"text": "répar", "moderation_states": ("proposed",)}, {"Repair café clandestin"}),
         (
-            {"text": "répar", "moderation_states": ("published", "rejected"), "communes": ("44109",)},
+            {
+                "text": "répar",
+                "moderation_states": ("published", "rejected"),
+                "communes": ("44109",),
+            },
             {"Atelier vélo solidaire", "Ecole de la réparation", "Réparation refusée"},
         ),
     ],
@@ -796,6 +800,4 @@ async def test_text_search_filters_follow_every_change(session, directory):
     await initiatives.update_initiative(session, fablab, {"themes": [sub.slug]}, author=ADMIN)
     await session.flush()
     # A sub-theme's initiatives are found under its core theme.
-    assert names(await search(session, text="fablab", themes=("sante",))) == [
-        "Fablab de Guérande"
-    ]
+    assert names(await search(session, text="fablab", themes=("sante",))) == ["Fablab de Guérande"]

@@ -5,7 +5,7 @@ reads them): `m<moderation state>`, `s<status>`, `olocal`/`oremote`, `c<INSEE co
 `t<theme id>` for each theme and the core theme of each sub-theme, `k<actor kind>`,
 `n<need>` (hyphens dropped: `kcollectifhabitants`).
 
-SQLite: `initiative_fts` gets a fourth column, `tags`. PostgreSQL: the tsvector moves out
+SQLite: `initiative_fts` gets a fourth column, `tags` (tokens prefixed with `#`). PostgreSQL: the tsvector moves out
 of the wide `initiatives` table into a narrow `initiative_search` (id, moderation state,
 tags as text[], vector) with one GIN index over (vector, tags), so a count reads a table
 a third the size and intersects text and tags in one index scan.
@@ -32,23 +32,23 @@ depends_on = None
 SQLITE_TAGS_VIEW = """
 CREATE VIEW initiative_search_tags AS
 SELECT i.id AS id,
-    'm' || i.moderation_state || ' s' || i.status
-    || CASE WHEN i.origin IS NULL THEN ' olocal' ELSE ' oremote' END
-    || CASE WHEN coalesce(i.insee_code, '') <> '' THEN ' c' || lower(i.insee_code) ELSE '' END
+    '#m' || i.moderation_state || ' #s' || i.status
+    || CASE WHEN i.origin IS NULL THEN ' #olocal' ELSE ' #oremote' END
+    || CASE WHEN coalesce(i.insee_code, '') <> '' THEN ' #c' || lower(i.insee_code) ELSE '' END
     || coalesce((
         SELECT ' ' || group_concat(x, ' ') FROM (
-            SELECT 't' || it.theme_id AS x FROM initiative_themes it
+            SELECT '#t' || it.theme_id AS x FROM initiative_themes it
             WHERE it.initiative_id = i.id
             UNION
-            SELECT 't' || t.parent_id FROM initiative_themes it
+            SELECT '#t' || t.parent_id FROM initiative_themes it
             JOIN themes t ON t.id = it.theme_id
             WHERE it.initiative_id = i.id AND t.parent_id IS NOT NULL
         )), '')
     || coalesce((
-        SELECT ' ' || group_concat('k' || replace(kind, '-', ''), ' ')
+        SELECT ' ' || group_concat('#k' || replace(kind, '-', ''), ' ')
         FROM initiative_actor_kinds WHERE initiative_id = i.id), '')
     || coalesce((
-        SELECT ' ' || group_concat('n' || replace(need, '-', ''), ' ')
+        SELECT ' ' || group_concat('#n' || replace(need, '-', ''), ' ')
         FROM initiative_needs WHERE initiative_id = i.id), '')
     AS tags
 FROM initiatives i
@@ -97,9 +97,11 @@ def upgrade() -> None:
 def _upgrade_sqlite() -> None:
     op.execute(SQLITE_TAGS_VIEW)
     op.execute("DROP TRIGGER initiative_fts_deleted")
+    # '#' is part of tokens: tags (#t3) can never equal a stem of the texts, which
+    # directory.text.stemmed writes as \\w runs; text queries need no column filter.
     op.execute(
-        "CREATE VIRTUAL TABLE initiative_fts_tagged USING fts5("
-        "name, summary, body, tags, tokenize='unicode61 remove_diacritics 2')"
+        "CREATE VIRTUAL TABLE initiative_fts_tagged USING fts5(name, summary, body, tags,"
+        " tokenize=\"unicode61 remove_diacritics 2 tokenchars '#'\")"
     )
     op.execute(
         "INSERT INTO initiative_fts_tagged (rowid, name, summary, body, tags)"
