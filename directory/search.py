@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -318,21 +330,7 @@ def _ranked_window(
     found = indexed_search(query, dialect, theme_ids)
     distance = _distance(query, dialect).label("distance")
     if dialect == "postgresql":
-        window = found.ids.add_columns(distance)
-        if found.rest or query.near:
-            window = window.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id).where(
-                *found.rest
-            )
-        window = window.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES).subquery()
-        # Ranked after the window is cut: ts_rank reads each candidate's vector once.
-        rank = func.ts_rank(SEARCH.c.vector, tsquery(query))
-        return (
-            select(window.c.id, window.c.distance)
-            .join(SEARCH, SEARCH.c.id == window.c.id)
-            .order_by(rank.desc(), window.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
+        raise ValueError("PostgreSQL ranks with _postgresql_ranked_window")
     candidates = select(
         FTS.c.rowid.label("id"), distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank")
     ).where(FTS_TABLE.op("MATCH")(found.fts))
@@ -349,10 +347,75 @@ def _ranked_window(
     )
 
 
+async def _postgresql_ranked_window(
+    session: AsyncSession, query: SearchQuery, limit: int, offset: int, theme_ids: list[int]
+) -> tuple[list[Any], int]:
+    """(id, distance) rows ranked among the RANK_CANDIDATES newest matches, and the total.
+
+    One bitmap scan of the search index gives the window and the exact total (the count
+    runs over every match before the LIMIT); ts_rank then reads the window's vectors by id.
+    The planner would rather walk the primary key backwards and test each row's vector
+    (out of line, so each test is a TOAST fetch), or scan the whole table for a prefix
+    (`ouv:*`, whose cost it overestimates on the index): both are turned off for the scan.
+    """
+    found = indexed_search(query, "postgresql", theme_ids)
+    distance = _distance(query, "postgresql").label("distance")
+    window = found.ids.add_columns(distance, func.count().over().label("total"))
+    if found.rest or query.near:
+        window = window.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id).where(
+            *found.rest
+        )
+    window = window.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES)
+    async with _bitmap_plans(session, "postgresql"):
+        candidates = list(await session.execute(window))
+    if not candidates:
+        return [], 0
+    distances = {row.id: row.distance for row in candidates}
+    rank = func.ts_rank(SEARCH.c.vector, tsquery(query))
+    ranked = await session.scalars(
+        select(SEARCH.c.id)
+        .where(SEARCH.c.id == func.any(bindparam("ids", type_=postgresql.ARRAY(Integer))))
+        .order_by(rank.desc(), SEARCH.c.id.desc())
+        .limit(limit)
+        .offset(offset),
+        {"ids": list(distances)},
+    )
+    return [Row(i, distances[i]) for i in ranked], candidates[0].total
+
+
+@asynccontextmanager
+async def _bitmap_plans(session: AsyncSession, dialect: str) -> AsyncIterator[None]:
+    """On PostgreSQL, plan the search index's queries as bitmap scans of its GIN index."""
+    if dialect != "postgresql":
+        yield
+        return
+    await session.execute(
+        text(
+            "SELECT set_config('enable_seqscan', 'off', true),"
+            " set_config('enable_indexscan', 'off', true)"
+        )
+    )
+    try:
+        yield
+    finally:
+        await session.execute(
+            text(
+                "SELECT set_config('enable_seqscan', 'on', true),"
+                " set_config('enable_indexscan', 'on', true)"
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    distance: float | None
+
+
 async def _page(
     session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int]
-) -> list[Any]:
-    """The (id, distance) rows of the requested page, in order."""
+) -> tuple[list[Any], int | None]:
+    """The (id, distance) rows of the requested page, in order, and the total if known."""
     sort = _sort(query)
     start = (query.page - 1) * query.per_page
     end = start + query.per_page
@@ -361,16 +424,22 @@ async def _page(
             await session.execute(
                 _sorted_page(query, sort, dialect, query.per_page, start, theme_ids)
             )
-        )
+        ), None
     rows: list[Any] = []
+    total = None
     if start < RANK_CANDIDATES:
-        stmt = _ranked_window(query, dialect, min(end, RANK_CANDIDATES) - start, start, theme_ids)
-        rows += await session.execute(stmt)
+        size = min(end, RANK_CANDIDATES) - start
+        if dialect == "postgresql":
+            rows, total = await _postgresql_ranked_window(session, query, size, start, theme_ids)
+            if total <= RANK_CANDIDATES:
+                return rows, total
+        else:
+            rows += await session.execute(_ranked_window(query, dialect, size, start, theme_ids))
     if end > RANK_CANDIDATES:
         first = max(start, RANK_CANDIDATES)
         stmt = _sorted_page(query, "newest-match", dialect, end - first, first, theme_ids)
         rows += await session.execute(stmt)
-    return rows
+    return rows, total
 
 
 def _cache_key(query: SearchQuery) -> tuple[Any, ...] | None:
@@ -398,7 +467,7 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     by_slug = {t.slug: t.id for t in themes}
     wanted = {by_slug[s] for s in query.themes}
     theme_ids = sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
-    rows = await _page(session, query, dialect, theme_ids)
+    rows, known_total = await _page(session, query, dialect, theme_ids)
 
     async def count(counted: SearchQuery) -> facets.Counts:
         async def compute() -> facets.Counts:
@@ -407,9 +476,15 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
             )
 
         key = _cache_key(counted)
-        return await (facets.cached(cache, key, compute) if key else compute())
+        if key:
+            return await facets.cached(cache, key, compute)
+        async with _bitmap_plans(session, dialect if has_text(counted) else ""):
+            return await compute()
 
-    total, counts = await count(query)
+    if known_total is not None and not query.facets:
+        total, counts = known_total, {}
+    else:
+        total, counts = await count(query)
     if query.facets:
         # Disjunctive facets: a facet's counts ignore that facet's own selection, so they
         # say what choosing one more value of it would add (values are alternatives).
