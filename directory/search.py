@@ -323,14 +323,15 @@ def _sorted_page(
     return stmt.limit(limit).offset(offset)
 
 
-def _ranked_window(
-    query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
+def _sqlite_ranked_window(
+    query: SearchQuery, limit: int, offset: int, theme_ids: list[int]
 ) -> Select:
-    """(id, distance) rows ranked by relevance among the RANK_CANDIDATES newest matches."""
-    found = indexed_search(query, dialect, theme_ids)
-    distance = _distance(query, dialect).label("distance")
-    if dialect == "postgresql":
-        raise ValueError("PostgreSQL ranks with _postgresql_ranked_window")
+    """(id, distance) rows ranked by bm25 among the RANK_CANDIDATES newest matches.
+
+    FTS5 walks its doclists newest first (ORDER BY rowid DESC) and stops at the window.
+    """
+    found = indexed_search(query, "sqlite", theme_ids)
+    distance = _distance(query, "sqlite").label("distance")
     candidates = select(
         FTS.c.rowid.label("id"), distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank")
     ).where(FTS_TABLE.op("MATCH")(found.fts))
@@ -434,7 +435,7 @@ async def _page(
             if total <= RANK_CANDIDATES:
                 return rows, total
         else:
-            rows += await session.execute(_ranked_window(query, dialect, size, start, theme_ids))
+            rows += await session.execute(_sqlite_ranked_window(query, size, start, theme_ids))
     if end > RANK_CANDIDATES:
         first = max(start, RANK_CANDIDATES)
         stmt = _sorted_page(query, "newest-match", dialect, end - first, first, theme_ids)
