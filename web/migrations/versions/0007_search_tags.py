@@ -173,10 +173,11 @@ def _upgrade_postgresql() -> None:
             ELSE
                 initiative := NEW.initiative_id;
             END IF;
-            UPDATE initiative_search
-            SET tags = maillage_search_tags(initiative),
-                moderation_state = (SELECT moderation_state FROM initiatives WHERE id = initiative)
-            WHERE id = initiative;
+            -- Nothing when the initiative itself is being deleted (cascades).
+            UPDATE initiative_search AS s
+            SET tags = maillage_search_tags(i.id), moderation_state = i.moderation_state
+            FROM initiatives AS i
+            WHERE i.id = initiative AND s.id = initiative;
             RETURN NULL;
         END $$
         """
