@@ -170,10 +170,13 @@ def _tag(prefix: str, value: str) -> str:
 
 
 def tag_groups(
-    query: SearchQuery, theme_ids: Sequence[int] | None
+    query: SearchQuery, theme_ids: Sequence[int] | None, dialect: str
 ) -> tuple[list[list[str]], list[str], list[ColumnElement[bool]]]:
     """The query's filters as tags: groups (one of each must match), excluded tags, and the
-    conditions on `initiatives` that tags cannot express."""
+    conditions on `initiatives` that tags cannot express.
+
+    INSEE codes keep their case in PostgreSQL's tags (`c2A004`); FTS5 folds case.
+    """
     groups: list[list[str]] = []
     excluded: list[str] = []
     rest: list[ColumnElement[bool]] = []
@@ -187,7 +190,9 @@ def tag_groups(
         groups.append([_tag("s", s) for s in query.statuses])
     if query.origin in ("local", "remote"):
         groups.append([_tag("o", query.origin)])
-    if query.communes:
+    if query.communes and dialect == "postgresql":
+        groups.append([f"c{c}" for c in query.communes])
+    elif query.communes:
         if all(c.isascii() and c.isalnum() for c in query.communes):
             groups.append([_tag("c", c) for c in query.communes])
         else:
@@ -211,7 +216,7 @@ def indexed_search(
 
     Call only when `has_text(query)`.
     """
-    groups, excluded, rest = tag_groups(query, theme_ids)
+    groups, excluded, rest = tag_groups(query, theme_ids, dialect)
     rest += area_filters(query, dialect)
     if dialect == "postgresql":
         found = [SEARCH.c.vector.op("@@")(tsquery(query))]

@@ -801,3 +801,12 @@ async def test_text_search_filters_follow_every_change(session, directory):
     await session.flush()
     # A sub-theme's initiatives are found under its core theme.
     assert names(await search(session, text="fablab", themes=("sante",))) == ["Fablab de Guérande"]
+
+
+async def test_initiatives_deleted_in_sql_leave_the_index(session, directory):
+    # Cascaded deletes of themes, kinds and needs must not trip the index's triggers.
+    repair = directory["Repair café de Rezé"]
+    await session.execute(text("DELETE FROM initiatives WHERE id = :id"), {"id": repair.id})
+    result = await search(session, text="répar")
+    assert "Repair café de Rezé" not in names(result)
+    assert result.total == 3

@@ -1,7 +1,8 @@
 """Search tags: the filters in the full-text index, so text + filters is one index lookup.
 
 Each initiative gets tags, one short token per filterable value (directory/filters.py
-reads them): `m<moderation state>`, `s<status>`, `olocal`/`oremote`, `c<INSEE code>`,
+reads them): `m<moderation state>`, `s<status>`, `olocal`/`oremote`, `c<INSEE code>`
+(lower-cased on SQLite, whose FTS5 folds case anyway),
 `t<theme id>` for each theme and the core theme of each sub-theme, `k<actor kind>`,
 `n<need>` (hyphens dropped: `kcollectifhabitants`).
 
@@ -61,7 +62,7 @@ LANGUAGE sql STABLE AS $$
 SELECT ARRAY['m' || i.moderation_state, 's' || i.status,
              CASE WHEN i.origin IS NULL THEN 'olocal' ELSE 'oremote' END]
     || CASE WHEN coalesce(i.insee_code, '') <> ''
-            THEN ARRAY['c' || lower(i.insee_code)] ELSE '{}'::text[] END
+            THEN ARRAY['c' || i.insee_code] ELSE '{}'::text[] END
     || ARRAY(
         SELECT 't' || it.theme_id FROM initiative_themes it WHERE it.initiative_id = i.id
         UNION
