@@ -121,6 +121,8 @@ def conditions(
 
     `theme_ids`: the ids of the query's themes and their sub-themes, when the caller
     knows them (literal ids let the planner use the theme index); else a subquery.
+    Full-text searches take their filters from the search index instead (indexed_search):
+    a condition added here must also go there, as a tag or in its `rest`.
     """
     found: list[ColumnElement[bool]] = []
     if query.moderation_states:
