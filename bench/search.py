@@ -363,14 +363,14 @@ async def run_queries(db: Database, n: int, seed: int) -> dict[str, tuple[float,
     def plain_ranked(text_: str) -> Callable[..., Awaitable]:
         if dialect == "postgresql":
             sql = text(
-                "SELECT id FROM initiatives WHERE search_vector @@ to_tsquery('maillage_fr', :q)"
-                " ORDER BY ts_rank(search_vector, to_tsquery('maillage_fr', :q)) DESC LIMIT 20"
+                "SELECT id FROM initiative_search WHERE vector @@ to_tsquery('maillage_fr', :q)"
+                " ORDER BY ts_rank(vector, to_tsquery('maillage_fr', :q)) DESC LIMIT 20"
             )
             params = {"q": tsquery_text(text_)}
         else:
             sql = text(
                 "SELECT rowid FROM initiative_fts WHERE initiative_fts MATCH :q"
-                " ORDER BY bm25(initiative_fts, 10.0, 4.0, 1.0) LIMIT 20"
+                " ORDER BY bm25(initiative_fts, 10.0, 4.0, 1.0, 0.0) LIMIT 20"
             )
             params = {"q": fts5_query(text_)}
         return lambda session: session.execute(sql, params)

@@ -35,7 +35,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.filters import conditions, only_moderation_states
+from directory.filters import (
+    SEARCH,
+    has_text,
+    indexed_search,
+    matching_select,
+    only_moderation_states,
+)
 from directory.models import (
     Initiative,
     InitiativeActorKind,
@@ -44,7 +50,7 @@ from directory.models import (
     SearchState,
     Theme,
 )
-from directory.vocabulary import MODERATION_STATE_SLUGS
+from directory.vocabulary import ACTOR_KIND_SLUGS, MODERATION_STATE_SLUGS, NEED_SLUGS
 
 if TYPE_CHECKING:
     from directory.search import SearchQuery
@@ -142,9 +148,11 @@ async def count_facets(
     theme_ids: Sequence[int] | None = None,
 ) -> Counts:
     """How many initiatives match `query`, and the facet counts among them if it asks."""
-    matching = select(Initiative.id).where(*conditions(query, dialect, theme_ids=theme_ids))
+    matching = matching_select(query, dialect, theme_ids)
     if not query.facets:
         return await session.scalar(select(func.count()).select_from(matching.subquery())), {}
+    if dialect == "postgresql" and has_text(query):
+        return await _count_tags(session, query, themes, theme_ids)
     sub_themes = any(t.parent_id is not None for t in themes)
     if only_moderation_states(query):
         parts = _whole_directory(query, dialect, sub_themes)
@@ -168,14 +176,59 @@ async def count_facets(
         if key in slugs:
             theme_counts[slugs[key]] = count
     found["themes"] = theme_counts
-    return total, {
-        name: dict(
-            sorted(
-                ((k, v) for k, v in found[name].items() if v > 0), key=lambda kv: (-kv[1], kv[0])
-            )
-        )
-        for name in FACETS
-    }
+    return total, {name: _sorted(found[name]) for name in FACETS}
+
+
+# Tags of initiative_search (migration 0007) back to facet values.
+_TAG_FACETS = {"s": "statuses", "c": "communes", "t": "themes", "k": "actor_kinds", "n": "needs"}
+_UNHYPHENATED = {
+    **{("k", s.replace("-", "")): s for s in ACTOR_KIND_SLUGS},
+    **{("n", s.replace("-", "")): s for s in NEED_SLUGS},
+}
+
+
+async def _count_tags(
+    session: AsyncSession,
+    query: SearchQuery,
+    themes: list[ThemeRow],
+    theme_ids: Sequence[int] | None,
+) -> Counts:
+    """Counts of a full-text query on PostgreSQL: one pass over the matches' tags.
+
+    Each match is one narrow row of initiative_search whose tags hold every facet value
+    (a core theme's tag is on its sub-themes' initiatives too, once); its one `m` tag
+    (moderation state) counts the total.
+    """
+    found = indexed_search(query, "postgresql", theme_ids)
+    tags = found.ids.with_only_columns(func.unnest(SEARCH.c.tags).label("tag"))
+    if found.rest:
+        tags = tags.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id).where(*found.rest)
+    counted = tags.subquery()
+    slugs = {f"t{t.id}": t.slug for t in themes}
+    total = 0
+    found_counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    for tag, count in await session.execute(
+        select(counted.c.tag, func.count()).group_by(counted.c.tag)
+    ):
+        kind, value = tag[:1], tag[1:]
+        if kind == "m":
+            total += count
+        elif kind == "t":
+            if tag in slugs:
+                found_counts["themes"][slugs[tag]] = count
+        elif kind in ("k", "n"):
+            if (slug := _UNHYPHENATED.get((kind, value))) is not None:
+                found_counts[_TAG_FACETS[kind]][slug] = count
+        elif kind in _TAG_FACETS:
+            found_counts[_TAG_FACETS[kind]][value] = count
+    return total, {name: _sorted(found_counts[name]) for name in FACETS}
+
+
+def _sorted(counts: dict[str, int]) -> dict[str, int]:
+    """Most frequent first, then by value; values with no initiative left out."""
+    return dict(
+        sorted(((k, v) for k, v in counts.items() if v > 0), key=lambda kv: (-kv[1], kv[0]))
+    )
 
 
 def _core_theme() -> ColumnElement:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     column,
     exists,
     func,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     table,
     union,
 )
+from sqlalchemy.dialects import postgresql
 
 from directory.fulltext import fts5_query, tsquery_text
 from directory.models import (
@@ -32,6 +35,7 @@ from directory.models import (
     InitiativeTheme,
     Theme,
 )
+from directory.vocabulary import MODERATION_STATE_SLUGS
 
 if TYPE_CHECKING:
     from directory.search import SearchQuery
@@ -40,7 +44,14 @@ EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE = 111.195
 FTS = table("initiative_fts", column("rowid"))
 FTS_TABLE = literal_column("initiative_fts")
-SEARCH_VECTOR = literal_column("initiatives.search_vector")
+# PostgreSQL's narrow search table (migration 0007): id, moderation state, tags, tsvector.
+SEARCH = table(
+    "initiative_search",
+    column("id"),
+    column("moderation_state"),
+    column("tags", postgresql.ARRAY(Text)),
+    column("vector"),
+)
 CONFIG = literal_column("'maillage_fr'::regconfig")
 
 
@@ -58,7 +69,9 @@ def text_filter(query: SearchQuery, dialect: str) -> ColumnElement[bool] | None:
     if not has_text(query):
         return None
     if dialect == "postgresql":
-        return SEARCH_VECTOR.op("@@")(tsquery(query))
+        return Initiative.id.in_(
+            select(SEARCH.c.id).where(SEARCH.c.vector.op("@@")(tsquery(query)))
+        )
     return Initiative.id.in_(
         select(FTS.c.rowid).where(FTS_TABLE.op("MATCH")(fts5_query(query.text)))
     )
@@ -108,6 +121,8 @@ def conditions(
 
     `theme_ids`: the ids of the query's themes and their sub-themes, when the caller
     knows them (literal ids let the planner use the theme index); else a subquery.
+    Full-text searches take their filters from the search index instead (indexed_search):
+    a condition added here must also go there, as a tag or in its `rest`.
     """
     found: list[ColumnElement[bool]] = []
     if query.moderation_states:
@@ -124,12 +139,7 @@ def conditions(
     # (initiative, value) primary key (EXISTS); otherwise the value's index drives (IN).
     probe = bool(query.bbox or query.near or (text and has_text(query)))
     if query.themes:
-        if theme_ids is None:
-            wanted = select(Theme.id).where(Theme.slug.in_(query.themes))
-            theme_ids = union(
-                wanted, select(Theme.id).where(Theme.parent_id.in_(wanted))
-            ).scalar_subquery()
-        found.append(_has(InitiativeTheme, InitiativeTheme.theme_id.in_(theme_ids), probe))
+        found.append(_theme_condition(query.themes, theme_ids, probe))
     if query.actor_kinds:
         found.append(
             _has(InitiativeActorKind, InitiativeActorKind.kind.in_(query.actor_kinds), probe)
@@ -140,6 +150,116 @@ def conditions(
     if text and (condition := text_filter(query, dialect)) is not None:
         found.append(condition)
     return found
+
+
+@dataclass(frozen=True)
+class IndexedSearch:
+    """A full-text query with every filter the search index can answer folded into it.
+
+    `ids` selects the matching ids (column `id`) from the index alone; `rest` holds the
+    conditions on `initiatives` that the index cannot answer (map area, radius), to be
+    checked on the rows `ids` yields.
+    """
+
+    ids: Select
+    rest: list[ColumnElement[bool]]
+    fts: str = ""  # SQLite: the MATCH expression (text and tags)
+
+
+def _tag(prefix: str, value: str) -> str:
+    """A search tag as migration 0007 writes them: `kcollectifhabitants`, `c44109`, `t3`."""
+    return prefix + value.replace("-", "").lower()
+
+
+def tag_groups(
+    query: SearchQuery, theme_ids: Sequence[int] | None, dialect: str
+) -> tuple[list[list[str]], list[str], list[ColumnElement[bool]]]:
+    """The query's filters as tags: groups (one of each must match), excluded tags, and the
+    conditions on `initiatives` that tags cannot express.
+
+    INSEE codes keep their case in PostgreSQL's tags (`c2A004`); FTS5 folds case.
+    """
+    groups: list[list[str]] = []
+    excluded: list[str] = []
+    rest: list[ColumnElement[bool]] = []
+    states = set(query.moderation_states)
+    if states and states != MODERATION_STATE_SLUGS:
+        if "published" in states:  # few rows are in other states: exclude those
+            excluded += [_tag("m", s) for s in sorted(MODERATION_STATE_SLUGS - states)]
+        else:
+            groups.append([_tag("m", s) for s in sorted(states)])
+    if query.statuses:
+        groups.append([_tag("s", s) for s in query.statuses])
+    if query.origin in ("local", "remote"):
+        groups.append([_tag("o", query.origin)])
+    if query.communes and dialect == "postgresql":
+        groups.append([f"c{c}" for c in query.communes])
+    elif query.communes:
+        if all(c.isascii() and c.isalnum() for c in query.communes):
+            groups.append([_tag("c", c) for c in query.communes])
+        else:
+            rest.append(Initiative.insee_code.in_(query.communes))
+    if query.themes:
+        if theme_ids is None:
+            rest.append(_theme_condition(query.themes, None, probe=True))
+        else:
+            groups.append([f"t{i}" for i in theme_ids] or ["t0"])
+    if query.actor_kinds:
+        groups.append([_tag("k", k) for k in query.actor_kinds])
+    if query.needs:
+        groups.append([_tag("n", n) for n in query.needs])
+    return groups, excluded, rest
+
+
+def indexed_search(
+    query: SearchQuery, dialect: str, theme_ids: Sequence[int] | None
+) -> IndexedSearch:
+    """The full-text query and its filters as one search-index lookup (see IndexedSearch).
+
+    Call only when `has_text(query)`.
+    """
+    groups, excluded, rest = tag_groups(query, theme_ids, dialect)
+    rest += area_filters(query, dialect)
+    if dialect == "postgresql":
+        found = [SEARCH.c.vector.op("@@")(tsquery(query))]
+        states = set(query.moderation_states)
+        if states and states != MODERATION_STATE_SLUGS:
+            found.append(SEARCH.c.moderation_state.in_(sorted(states)))
+        found += [SEARCH.c.tags.overlap(group) for group in groups if not group[0].startswith("m")]
+        return IndexedSearch(select(SEARCH.c.id.label("id")).where(*found), rest)
+    # Tags are "#"-prefixed tokens, which no stemmed text holds (see migration 0007): no
+    # column filter is needed, and FTS5 skips reading positions.
+    expression = fts5_query(query.text)
+    for group in groups:
+        expression += " AND (" + " OR ".join(f'"#{t}"' for t in group) + ")"
+    if excluded:
+        expression = f"({expression}) NOT (" + " OR ".join(f'"#{t}"' for t in excluded) + ")"
+    ids = select(FTS.c.rowid.label("id")).where(FTS_TABLE.op("MATCH")(expression))
+    return IndexedSearch(ids, rest, expression)
+
+
+def matching_select(
+    query: SearchQuery, dialect: str, theme_ids: Sequence[int] | None = None
+) -> Select:
+    """SELECT of the matching ids (column `id`); text queries go through the search index."""
+    if not has_text(query):
+        return select(Initiative.id).where(*conditions(query, dialect, theme_ids=theme_ids))
+    found = indexed_search(query, dialect, theme_ids)
+    if not found.rest:
+        return found.ids
+    index = found.ids.subquery()
+    return select(Initiative.id).join(index, index.c.id == Initiative.id).where(*found.rest)
+
+
+def _theme_condition(
+    themes: Sequence[str], theme_ids: Sequence[int] | None, probe: bool
+) -> ColumnElement[bool]:
+    if theme_ids is None:
+        wanted = select(Theme.id).where(Theme.slug.in_(themes))
+        theme_ids = union(
+            wanted, select(Theme.id).where(Theme.parent_id.in_(wanted))
+        ).scalar_subquery()
+    return _has(InitiativeTheme, InitiativeTheme.theme_id.in_(theme_ids), probe)
 
 
 def _has(table: Any, condition: ColumnElement[bool], probe: bool) -> ColumnElement[bool]:

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -16,14 +28,14 @@ from directory.errors import ValidationError
 from directory.filters import (
     FTS,
     FTS_TABLE,
-    SEARCH_VECTOR,
+    SEARCH,
     conditions,
     distance_km,
     has_text,
+    indexed_search,
     matching_ids,
     tsquery,
 )
-from directory.fulltext import fts5_query
 from directory.messages import N_
 from directory.models import Initiative, InitiativeTheme, Theme
 from directory.text import fold, stemmed
@@ -58,20 +70,31 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
     ).all()
     keys = {row.id: name_key(row.name) for row in names}
     if session.bind.dialect.name == "postgresql":
-        # One UPDATE per batch, so each row gets one new version (not one per column).
         await session.execute(
             text(
-                "UPDATE initiatives AS i SET name_key = v.key, search_vector ="
+                "UPDATE initiatives AS i SET name_key = v.key"
+                " FROM unnest(CAST(:ids AS integer[]), CAST(:keys AS text[])) AS v(id, key)"
+                " WHERE i.id = v.id AND i.name_key IS DISTINCT FROM v.key"
+            ),
+            {"ids": list(keys), "keys": list(keys.values())},
+        )
+        # The narrow search table (migration 0007): tags come from the database's own
+        # definition, which triggers also apply when filters' columns or rows change.
+        await session.execute(
+            text(
+                "INSERT INTO initiative_search AS s (id, moderation_state, tags, vector)"
+                " SELECT i.id, i.moderation_state, maillage_search_tags(i.id),"
                 " setweight(to_tsvector('maillage_fr', i.name), 'A')"
                 " || setweight(to_tsvector('maillage_fr', i.summary || ' ' || coalesce(("
                 "   SELECT string_agg(t.label_fr || ' ' || t.label_en, ' ')"
                 "   FROM initiative_themes it JOIN themes t ON t.id = it.theme_id"
                 "   WHERE it.initiative_id = i.id), '')), 'B')"
                 " || setweight(to_tsvector('maillage_fr', i.description), 'C')"
-                " FROM unnest(CAST(:ids AS integer[]), CAST(:keys AS text[])) AS v(id, key)"
-                " WHERE i.id = v.id"
+                " FROM initiatives i WHERE i.id = ANY(CAST(:ids AS integer[]))"
+                " ON CONFLICT (id) DO UPDATE SET moderation_state = excluded.moderation_state,"
+                " tags = excluded.tags, vector = excluded.vector"
             ),
-            {"ids": list(keys), "keys": list(keys.values())},
+            {"ids": list(keys)},
         )
         return
     changed = [{"id": i, "name_key": k} for i, k in keys.items()]
@@ -106,7 +129,10 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
     if not rows:
         return
     await session.execute(
-        text("INSERT INTO initiative_fts (rowid, name, summary, body) VALUES (:id, :n, :s, :b)"),
+        text(
+            "INSERT INTO initiative_fts (rowid, name, summary, body, tags) VALUES (:id, :n, :s, :b,"
+            " coalesce((SELECT tags FROM initiative_search_tags WHERE id = :id), ''))"
+        ),
         [
             {
                 "id": row.id,
@@ -262,7 +288,7 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
 RANK_CANDIDATES = 2000
 # bm25 weights of the FTS5 columns name, summary (with theme labels), body; ts_rank uses
 # PostgreSQL's defaults for the A (name), B (summary, themes), C (description) weights.
-BM25_WEIGHTS = (10.0, 4.0, 1.0)
+BM25_WEIGHTS = (10.0, 4.0, 1.0, 0.0)  # the tags column never counts
 
 
 def _sort(query: SearchQuery) -> str:
@@ -298,47 +324,100 @@ def _sorted_page(
     return stmt.limit(limit).offset(offset)
 
 
-def _ranked_window(
-    query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
+def _sqlite_ranked_window(
+    query: SearchQuery, limit: int, offset: int, theme_ids: list[int]
 ) -> Select:
-    """(id, distance) rows ranked by relevance among the RANK_CANDIDATES newest matches."""
-    others = conditions(query, dialect, text=False, theme_ids=theme_ids)
-    distance = _distance(query, dialect).label("distance")
-    if dialect == "postgresql":
-        candidates = (
-            select(Initiative.id, distance, SEARCH_VECTOR.label("vector"))
-            .where(*others, SEARCH_VECTOR.op("@@")(tsquery(query)))
-            .order_by(Initiative.id.desc())
-            .limit(RANK_CANDIDATES)
-            .subquery()
+    """(id, distance) rows ranked by bm25 among the RANK_CANDIDATES newest matches.
+
+    FTS5 walks its doclists newest first (ORDER BY rowid DESC) and stops at the window.
+    """
+    found = indexed_search(query, "sqlite", theme_ids)
+    distance = _distance(query, "sqlite").label("distance")
+    candidates = select(
+        FTS.c.rowid.label("id"), distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank")
+    ).where(FTS_TABLE.op("MATCH")(found.fts))
+    if found.rest or query.near:
+        candidates = candidates.join_from(FTS, Initiative, Initiative.id == FTS.c.rowid).where(
+            *found.rest
         )
-        rank = func.ts_rank(candidates.c.vector, tsquery(query)).desc()
-    else:
-        candidates = (
-            select(
-                Initiative.id,
-                distance,
-                func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank"),
-            )
-            .join_from(FTS, Initiative, Initiative.id == FTS.c.rowid)
-            .where(FTS_TABLE.op("MATCH")(fts5_query(query.text)), *others)
-            .order_by(FTS.c.rowid.desc())
-            .limit(RANK_CANDIDATES)
-            .subquery()
-        )
-        rank = candidates.c.rank
+    window = candidates.order_by(FTS.c.rowid.desc()).limit(RANK_CANDIDATES).subquery()
     return (
-        select(candidates.c.id, candidates.c.distance)
-        .order_by(rank, candidates.c.id.desc())
+        select(window.c.id, window.c.distance)
+        .order_by(window.c.rank, window.c.id.desc())
         .limit(limit)
         .offset(offset)
     )
 
 
+async def _postgresql_ranked_window(
+    session: AsyncSession, query: SearchQuery, limit: int, offset: int, theme_ids: list[int]
+) -> tuple[list[Any], int]:
+    """(id, distance) rows ranked among the RANK_CANDIDATES newest matches, and the total.
+
+    One bitmap scan of the search index gives the window and the exact total (the count
+    runs over every match before the LIMIT); ts_rank then reads the window's vectors by id.
+    The planner would rather walk the primary key backwards and test each row's vector
+    (out of line, so each test is a TOAST fetch), or scan the whole table for a prefix
+    (`ouv:*`, whose cost it overestimates on the index): both are turned off for the scan.
+    """
+    found = indexed_search(query, "postgresql", theme_ids)
+    distance = _distance(query, "postgresql").label("distance")
+    window = found.ids.add_columns(distance, func.count().over().label("total"))
+    if found.rest or query.near:
+        window = window.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id).where(
+            *found.rest
+        )
+    window = window.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES)
+    async with _bitmap_plans(session, "postgresql"):
+        candidates = list(await session.execute(window))
+    if not candidates:
+        return [], 0
+    distances = {row.id: row.distance for row in candidates}
+    rank = func.ts_rank(SEARCH.c.vector, tsquery(query))
+    ranked = await session.scalars(
+        select(SEARCH.c.id)
+        .where(SEARCH.c.id == func.any(bindparam("ids", type_=postgresql.ARRAY(Integer))))
+        .order_by(rank.desc(), SEARCH.c.id.desc())
+        .limit(limit)
+        .offset(offset),
+        {"ids": list(distances)},
+    )
+    return [Row(i, distances[i]) for i in ranked], candidates[0].total
+
+
+@asynccontextmanager
+async def _bitmap_plans(session: AsyncSession, dialect: str) -> AsyncIterator[None]:
+    """On PostgreSQL, plan the search index's queries as bitmap scans of its GIN index."""
+    if dialect != "postgresql":
+        yield
+        return
+    await session.execute(
+        text(
+            "SELECT set_config('enable_seqscan', 'off', true),"
+            " set_config('enable_indexscan', 'off', true)"
+        )
+    )
+    try:
+        yield
+    finally:
+        await session.execute(
+            text(
+                "SELECT set_config('enable_seqscan', 'on', true),"
+                " set_config('enable_indexscan', 'on', true)"
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    distance: float | None
+
+
 async def _page(
     session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int]
-) -> list[Any]:
-    """The (id, distance) rows of the requested page, in order."""
+) -> tuple[list[Any], int | None]:
+    """The (id, distance) rows of the requested page, in order, and the total if known."""
     sort = _sort(query)
     start = (query.page - 1) * query.per_page
     end = start + query.per_page
@@ -347,16 +426,22 @@ async def _page(
             await session.execute(
                 _sorted_page(query, sort, dialect, query.per_page, start, theme_ids)
             )
-        )
+        ), None
     rows: list[Any] = []
+    total = None
     if start < RANK_CANDIDATES:
-        stmt = _ranked_window(query, dialect, min(end, RANK_CANDIDATES) - start, start, theme_ids)
-        rows += await session.execute(stmt)
+        size = min(end, RANK_CANDIDATES) - start
+        if dialect == "postgresql":
+            rows, total = await _postgresql_ranked_window(session, query, size, start, theme_ids)
+            if total <= RANK_CANDIDATES:
+                return rows, total
+        else:
+            rows += await session.execute(_sqlite_ranked_window(query, size, start, theme_ids))
     if end > RANK_CANDIDATES:
         first = max(start, RANK_CANDIDATES)
         stmt = _sorted_page(query, "newest-match", dialect, end - first, first, theme_ids)
         rows += await session.execute(stmt)
-    return rows
+    return rows, total
 
 
 def _cache_key(query: SearchQuery) -> tuple[Any, ...] | None:
@@ -384,15 +469,31 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     by_slug = {t.slug: t.id for t in themes}
     wanted = {by_slug[s] for s in query.themes}
     theme_ids = sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
-    rows = await _page(session, query, dialect, theme_ids)
+    rows, known_total = await _page(session, query, dialect, theme_ids)
 
-    async def count() -> facets.Counts:
-        return await facets.count_facets(
-            session, query, themes, dialect=dialect, theme_ids=theme_ids
-        )
+    async def count(counted: SearchQuery) -> facets.Counts:
+        async def compute() -> facets.Counts:
+            return await facets.count_facets(
+                session, counted, themes, dialect=dialect, theme_ids=theme_ids
+            )
 
-    key = _cache_key(query)
-    total, counts = await (facets.cached(cache, key, count) if key else count())
+        key = _cache_key(counted)
+        if key:
+            return await facets.cached(cache, key, compute)
+        async with _bitmap_plans(session, dialect if has_text(counted) else ""):
+            return await compute()
+
+    if known_total is not None and not query.facets:
+        total, counts = known_total, {}
+    else:
+        total, counts = await count(query)
+    if query.facets:
+        # Disjunctive facets: a facet's counts ignore that facet's own selection, so they
+        # say what choosing one more value of it would add (values are alternatives).
+        counts = dict(counts)
+        for name in FACETS:
+            if getattr(query, name):
+                counts[name] = (await count(replace(query, **{name: ()})))[1][name]
     ids = [row.id for row in rows]
     loaded = {
         i.id: i

@@ -265,7 +265,13 @@ def schemas(theme_slugs: list[str] | None = None) -> dict[str, Schema]:
                 "items": {"type": "array", "items": ref("AnyInitiative")},
                 "facets": {
                     "type": "object",
-                    "description": "facette -> valeur -> nombre d'initiatives",
+                    "description": (
+                        "facette -> valeur -> nombre d'initiatives. Les nombres d'une facette"
+                        " ignorent les valeurs choisies dans cette même facette (et tiennent"
+                        " compte de tous les autres filtres) : ils disent ce qu'ajouterait"
+                        " une valeur de plus. Facettes : themes, actor_kinds, needs,"
+                        " communes, statuses."
+                    ),
                     "additionalProperties": {
                         "type": "object",
                         "additionalProperties": {"type": "integer"},
@@ -494,6 +500,7 @@ def _param(name: str, description: str, schema: Schema | None = None) -> Schema:
 
 def _many(name: str, description: str, item: Schema) -> Schema:
     """A repeatable parameter (?need=a&need=b; a comma-separated value works too)."""
+    description += " ; plusieurs valeurs possibles (l'une ou l'autre)"
     return _param(name, description, {"type": "array", "items": item}) | {
         "style": "form",
         "explode": True,
@@ -577,6 +584,12 @@ PATHS: dict[str, Schema] = {
         "get": _op(
             "Rechercher des initiatives (filtres, facettes, pagination)",
             {"200": _json("SearchResult", "Résultats"), **_errors(401, 403, 422)},
+            description=(
+                "Chaque filtre à facette (theme, actor_kind, need, commune, status) accepte"
+                " plusieurs valeurs, répétées (`?theme=a&theme=b`) ou séparées par des"
+                " virgules (`?theme=a,b`) : les valeurs d'une même facette sont des"
+                " alternatives (OU), les facettes se cumulent (ET)."
+            ),
             parameters=[{"$ref": f"#/components/parameters/{n}"} for n in parameters(None)],
             security=OPTIONAL_AUTH,
         ),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text, update
+from starlette.datastructures import QueryParams
 
 from directory import initiatives, themes
 from directory.errors import ValidationError
@@ -332,6 +333,38 @@ async def test_moderation_states_filter_for_moderators(session, directory):
             {"communes": ("44109",), "text": "répar"},
             {"Atelier vélo solidaire", "Ecole de la réparation"},
         ),
+        # Text and several values per facet: alternatives within a facet, all facets hold.
+        (
+            {"text": "répar", "themes": ("mobilite", "education-jeunesse")},
+            {"Atelier vélo solidaire", "Ecole de la réparation"},
+        ),
+        (
+            {"text": "répar", "communes": ("44109", "44143")},
+            {"Repair café de Rezé", "Atelier vélo solidaire", "Ecole de la réparation"},
+        ),
+        (
+            {"text": "répar", "actor_kinds": ("collectif-habitants", "entreprise-ess")},
+            {"Atelier vélo solidaire", "Ressourcerie du Pays de Retz"},
+        ),
+        ({"text": "répar", "statuses": ("paused",)}, {"Ressourcerie du Pays de Retz"}),
+        ({"text": "répar", "origin": "remote"}, {"Ressourcerie du Pays de Retz"}),
+        (
+            {"text": "répar", "origin": "local", "needs": ("mobilite", "precarite-energetique")},
+            {"Repair café de Rezé", "Atelier vélo solidaire"},
+        ),
+        (
+            {"text": "répar", "themes": ("reemploi-reparation",), "bbox": (47.1, -1.6, 47.3, -1.5)},
+            {"Repair café de Rezé", "Atelier vélo solidaire"},
+        ),
+        ({"text": "répar", "moderation_states": ("proposed",)}, {"Repair café clandestin"}),
+        (
+            {
+                "text": "répar",
+                "moderation_states": ("published", "rejected"),
+                "communes": ("44109",),
+            },
+            {"Atelier vélo solidaire", "Ecole de la réparation", "Réparation refusée"},
+        ),
     ],
 )
 async def test_filters(session, directory, filters, expected):
@@ -410,9 +443,34 @@ async def test_facets_count_under_the_current_filters(session, directory):
         "themes": {"education-jeunesse": 1, "mobilite": 1, "reemploi-reparation": 1},
         "actor_kinds": {"association": 2, "collectif-habitants": 1},
         "needs": {"insertion-emploi": 1, "mobilite": 1},
-        "communes": {"44109": 2},
+        # The commune facet ignores the commune selection: what adding a commune would add.
+        "communes": {"44109": 2, "44087": 1, "44143": 1},
         "statuses": {"active": 2},
     }
+
+
+@pytest.mark.parametrize("text", ["", "répar"])
+async def test_facets_are_disjunctive(session, directory, text):
+    # Given two actor kinds chosen (either will do) and one need
+    result = await search(
+        session,
+        text=text,
+        actor_kinds=("association", "entreprise-ess"),
+        needs=("insertion-emploi",),
+    )
+    # Then the items have one of the kinds and the need
+    assert set(names(result)) == {"Ressourcerie du Pays de Retz", "Ecole de la réparation"}
+    assert result.total == 2
+    # The kind counts ignore the kind selection (but keep the need): one more kind can be
+    # added; the need counts ignore the need selection (but keep the kinds).
+    assert result.facets["actor_kinds"] == {"association": 1, "entreprise-ess": 1}
+    needs = {"insertion-emploi": 2, "precarite-energetique": 1, "mobilite": 1}
+    if not text:
+        needs |= {"precarite-alimentaire": 1}
+    assert result.facets["needs"] == needs
+    # The other facets count the matching items.
+    assert result.facets["statuses"] == {"active": 1, "paused": 1}
+    assert result.facets["communes"] == {"44087": 1, "44109": 1}
 
 
 async def test_facets_can_be_skipped(session, directory):
@@ -621,6 +679,15 @@ def test_query_from_params_reads_everything():
     )
 
 
+def test_query_from_params_takes_repeated_and_single_values():
+    repeated = QueryParams("theme=alimentation&theme=mobilite&need=isolement&need=climat")
+    query = query_from_params(repeated)
+    assert query.themes == ("alimentation", "mobilite")
+    assert query.needs == ("isolement", "climat")
+    assert query_from_params({"theme": "alimentation"}).themes == ("alimentation",)
+    assert query_from_params(QueryParams("status=active,paused")).statuses == ("active", "paused")
+
+
 def test_query_from_params_defaults():
     assert query_from_params({}) == SearchQuery(sort="name")
     assert query_from_params({"q": "vélo"}).sort == "relevance"
@@ -687,3 +754,46 @@ async def test_deleted_initiatives_leave_the_index(session, directory):
             text("SELECT count(*) FROM initiative_fts WHERE rowid = :id"), {"id": repair.id}
         )
         assert left == 0
+
+
+async def test_text_search_filters_follow_every_change(session, directory):
+    # The filters of a text search come from tags in the full-text index, which the
+    # database keeps current whatever writes the moderation state, themes or commune.
+    proposal = directory["Repair café clandestin"]
+    assert "Repair café clandestin" not in names(await search(session, text="répar"))
+    await initiatives.moderate(session, proposal, "published", author=ADMIN)
+    await session.flush()
+    assert "Repair café clandestin" in names(await search(session, text="répar"))
+
+    fablab = directory["Fablab de Guérande"]
+    await initiatives.update_initiative(
+        session, fablab, {"themes": ["sante"], "needs": ["isolement"]}, author=ADMIN
+    )
+    await session.flush()
+    found = await search(session, text="fablab", themes=("sante",), needs=("isolement",))
+    assert names(found) == ["Fablab de Guérande"]
+    assert not (await search(session, text="fablab", themes=("fablabs-numerique",))).items
+
+    await session.execute(
+        update(Initiative).where(Initiative.id == fablab.id).values(insee_code="44109")
+    )
+    assert names(await search(session, text="fablab", communes=("44109",))) == [
+        "Fablab de Guérande"
+    ]
+
+    sub = await themes.add_local_theme(
+        session, label_fr="Labos", parent_slug="sante", iri_base="https://maillage.test"
+    )
+    await initiatives.update_initiative(session, fablab, {"themes": [sub.slug]}, author=ADMIN)
+    await session.flush()
+    # A sub-theme's initiatives are found under its core theme.
+    assert names(await search(session, text="fablab", themes=("sante",))) == ["Fablab de Guérande"]
+
+
+async def test_initiatives_deleted_in_sql_leave_the_index(session, directory):
+    # Cascaded deletes of themes, kinds and needs must not trip the index's triggers.
+    repair = directory["Repair café de Rezé"]
+    await session.execute(text("DELETE FROM initiatives WHERE id = :id"), {"id": repair.id})
+    result = await search(session, text="répar")
+    assert "Repair café de Rezé" not in names(result)
+    assert result.total == 3

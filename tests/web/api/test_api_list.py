@@ -127,3 +127,28 @@ async def test_near_adds_distances(api, directory_of_25):
     assert body["total"] == 25  # the remote one, in Vannes, is 100 km away
     distances = [i["distance_km"] for i in body["items"]]
     assert distances == sorted(distances)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        "theme=alimentation&theme=reemploi-reparation&commune=44109",
+        "theme=alimentation,reemploi-reparation&commune=44109",
+    ],
+)
+async def test_several_values_per_facet_with_disjunctive_counts(api, directory_of_25, filters):
+    body = (await api.get(f"{BASE}?q=initiative&{filters}&per_page=100")).json()
+
+    # Either theme, and the commune: the 12 odd-numbered local initiatives.
+    assert body["total"] == 12
+    assert {i["address"]["insee_code"] for i in body["items"]} == {"44109"}
+    # A facet's counts leave out its own selection, so another value can be added.
+    assert body["facets"]["communes"] == {"44143": 13, "44109": 12}
+    assert body["facets"]["themes"] == {"reemploi-reparation": 10, "alimentation": 2}
+    assert body["facets"]["actor_kinds"] == {"association": 11, "collectivite": 1}
+
+
+async def test_one_value_per_facet_still_works(api, directory_of_25):
+    body = (await api.get(f"{BASE}?q=initiative&theme=alimentation")).json()
+    assert body["total"] == 5
+    assert body["facets"]["themes"] == {"reemploi-reparation": 20, "alimentation": 5}
