@@ -4,11 +4,13 @@ Transiscope-style flattened form (`title`, `location{lat,lon}`, `categories[{id,
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
+from directory.imports import jsonstream
 from directory.imports import normalise as n
 from directory.imports.records import Category, ParseError, Rejected, SourceRecord
 from directory.text import fold
@@ -176,11 +178,28 @@ def parse_element(element: Any, position: int) -> SourceRecord | Rejected:
     )
 
 
+def open_file(file: IO[bytes]) -> tuple[int, Iterator[SourceRecord | Rejected]]:
+    """The number of elements of a GoGoCarto export and its records, read one at a time
+    (jsonstream.py: a 50 MB export is never held whole); ParseError if unreadable."""
+    shape = jsonstream.outline(file, "data")
+    if shape.top == "object" and shape.members.get("ontology") == "gogocompact":
+        raise ParseError(
+            "format GoGoCarto compact non pris en charge : exportez avec ontology=gogofull"
+        )
+    if shape.top != "array" and "data" not in shape.lists:
+        raise ParseError("ce n'est pas un export GoGoCarto : liste `data` d'éléments attendue")
+    file.seek(0)
+    return shape.items, _parse_all(file, shape.prefix)
+
+
+def _parse_all(file: IO[bytes], prefix: str) -> Iterator[SourceRecord | Rejected]:
+    for position, element in enumerate(jsonstream.items(file, prefix), start=1):
+        yield parse_element(element, position)
+
+
 def parse(raw: bytes) -> Iterator[SourceRecord | Rejected]:
     """Every element of a GoGoCarto export, in order."""
-    elements, _ = load(raw)
-    for position, element in enumerate(elements, start=1):
-        yield parse_element(element, position)
+    yield from open_file(io.BytesIO(raw))[1]
 
 
 def count(raw: bytes) -> int:
