@@ -44,6 +44,7 @@ from directory.models import (
     SearchState,
     Theme,
 )
+from directory.sameas import any_shadowed
 from directory.vocabulary import MODERATION_STATE_SLUGS
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ async def count_facets(
     if not query.facets:
         return await session.scalar(select(func.count()).select_from(matching.subquery())), {}
     sub_themes = any(t.parent_id is not None for t in themes)
-    if only_moderation_states(query):
+    if only_moderation_states(query) and not await any_shadowed(session):
         parts = _whole_directory(query, dialect, sub_themes)
     else:
         parts = _filtered(matching, dialect, sub_themes)

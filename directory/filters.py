@@ -32,6 +32,7 @@ from directory.models import (
     InitiativeTheme,
     Theme,
 )
+from directory.sameas import not_shadowed
 
 if TYPE_CHECKING:
     from directory.search import SearchQuery
@@ -109,7 +110,8 @@ def conditions(
     `theme_ids`: the ids of the query's themes and their sub-themes, when the caller
     knows them (literal ids let the planner use the theme index); else a subquery.
     """
-    found: list[ColumnElement[bool]] = []
+    # An initiative hidden behind its sameAs twin is never listed twice (sameas.py).
+    found: list[ColumnElement[bool]] = [not_shadowed()]
     if query.moderation_states:
         found.append(Initiative.moderation_state.in_(query.moderation_states))
     if query.statuses:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory import geokey
 from directory.filters import conditions
 from directory.models import Initiative
+from directory.sameas import any_shadowed
 from directory.search import SearchQuery
 
 MAX_ZOOM = 19
@@ -86,7 +87,9 @@ async def map_view(session: AsyncSession, query: SearchQuery, bbox: BBox, zoom: 
     """Clusters and single points of the published initiatives matching `query` in `bbox`."""
     zoom = max(0, min(MAX_ZOOM, zoom))
     level = level_for(zoom)
-    halves = _cells(bbox, level + 1) if is_unfiltered(query) else None
+    # Counting index ranges sees every published row: not when some hide behind a twin.
+    unfiltered = is_unfiltered(query) and not await any_shadowed(session)
+    halves = _cells(bbox, level + 1) if unfiltered else None
     if halves is not None:
         clusters = await _count_by_ranges(session, halves, level + 1)
     else:

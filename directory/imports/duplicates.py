@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import Conflict, ValidationError
@@ -386,25 +386,13 @@ async def link_same_as(
     remote = await get_initiative(session, remote_id)
     if not local.is_local or remote.is_local or not remote.uri:
         raise ValidationError({"second_id": "sameAs relie une initiative locale à une distante"})
+    decision = await _decide(session, local.id, remote.id, "same_as", author, note)
     if remote.uri not in local.same_as:
         await update_initiative(
             session, local, {"same_as": [*local.same_as, remote.uri]}, author=author,
             action="same_as", message=f"même initiative que {remote.uri}",
         )  # fmt: skip
-    return await _decide(session, local.id, remote.id, "same_as", author, note)
-
-
-def shadowed_ids() -> Select[tuple[int]]:
-    """Ids of remote initiatives linked to a local one by sameAs: lists show the local one."""
-    return select(Initiative.id).where(
-        Initiative.origin.is_not(None),
-        Initiative.id.in_(
-            select(DuplicateDecision.second_id).where(DuplicateDecision.decision == "same_as")
-        )
-        | Initiative.id.in_(
-            select(DuplicateDecision.first_id).where(DuplicateDecision.decision == "same_as")
-        ),
-    )
+    return decision
 
 
 async def decisions(session: AsyncSession, limit: int = 100) -> list[DuplicateDecision]:
