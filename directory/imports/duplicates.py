@@ -249,6 +249,8 @@ async def find_all(
             if value:
                 groups[website_key(value) if attribute == "website" else value.lower()].append(row)
         for members in groups.values():
+            if among is not None and not any(m.id in among for m in members):
+                continue
             if 1 < len(members) <= 20:  # a shared national site is not a duplicate signal
                 for i, a in enumerate(members):
                     for b in members[i + 1 :]:
@@ -259,7 +261,12 @@ async def find_all(
         if row.latitude is not None:
             grid[(int(row.latitude // cell), int(row.longitude // (cell * 1.6)))].append(row)
     density = {key: len(v) for key, v in grid.items()}
+    compared: set[tuple[int, int]] = set()
     for (gx, gy), members in grid.items():
+        if among is not None:  # only the pairs of the initiatives just imported
+            members = [a for a in members if a.id in among]
+            if not members:
+                continue
         neighbours = [
             r for dx in (-1, 0, 1) for dy in (-1, 0, 1) for r in grid.get((gx + dx, gy + dy), ())
         ]
@@ -270,8 +277,13 @@ async def find_all(
         radius = DENSE_DISTANCE_KM if dense else DISTANCE_KM
         for a in members:
             for b in neighbours:
-                if b.id <= a.id:
+                if b.id == a.id or (among is None and b.id < a.id):
                     continue
+                if among is not None:
+                    key = (min(a.id, b.id), max(a.id, b.id))
+                    if key in compared:
+                        continue
+                    compared.add(key)
                 km = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
                 if km <= radius and name_similarity(a.name, b.name) >= NAME_NEAR:
                     add(a, b, f"nom semblable à {km * 1000:.0f} m", km)

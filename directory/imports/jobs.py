@@ -5,6 +5,8 @@ transaction, so a failure leaves nothing half-imported and the job can simply ru
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import logging
 import shutil
@@ -210,7 +212,7 @@ async def run_job(
                 payload_path = str(store_payload(data_dir, raw, "json" if kind != "csv" else "csv"))
                 raw = b""
         file = open_payload(payload_path, max_bytes) if payload_path else io.BytesIO(raw)
-        with file:
+        with file, _frozen_heap():
             return await _run_records(
                 db, job_id, file, kind=kind, source_key=source_key, options=options,
                 payload_path=payload_path, geocoder=geocoder, on_progress=on_progress,
@@ -227,6 +229,19 @@ async def run_job(
         )
     async with db.session() as session:
         return await get_job(session, job_id)
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Leave the objects alive before the import out of the collector's full passes: an
+    import allocates millions of objects, and each full pass walked the whole application
+    again (a sixth of an import's CPU time)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 async def _run_records(
