@@ -140,3 +140,23 @@ async def test_the_page_and_json_api_of_the_shown_twin(client, db, twins):
     assert "region.test/initiatives/la-fabrique" in page.text
     assert data["total"] == 2
     assert feed.text.count("<entry") == 2
+
+
+async def test_cached_counts_drop_when_a_link_is_made(db):
+    # Given whole-directory counts cached on the connection,
+    async with db.session() as session:
+        mine = await local(session, "Ressourcerie", latitude=46.32, longitude=-0.46)
+        copy = await remote(
+            session, "La Ressourcerie", "ressourcerie", latitude=46.32, longitude=-0.46
+        )
+    async with db.session() as session:
+        before = await search_initiatives(session, SearchQuery())
+    # when a moderator links the two,
+    async with db.session() as session:
+        await duplicates.link_same_as(session, mine.id, copy.id, author=MOD)
+    async with db.session() as session:
+        after = await search_initiatives(session, SearchQuery())
+
+    # then the counts are computed again.
+    assert (before.total, after.total) == (2, 1)
+    assert sum(after.facets["statuses"].values()) == 1
