@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import Conflict, ValidationError
@@ -227,9 +227,11 @@ async def find_all(
 ) -> list[Candidate]:
     """Candidate pairs across the whole directory, most similar first (a grid, not n²);
     with `among`, only the pairs that involve one of those initiatives (just imported)."""
-    rows = (
-        await session.execute(select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES)))
-    ).all()
+    live = select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES))
+    if among is None:
+        rows = (await session.execute(live)).all()
+    else:
+        rows = await _rows_around(session, live, among)
     pairs: dict[tuple[int, int], Candidate] = {}
 
     def add(a: Any, b: Any, reason: str, km: float | None = None) -> None:
@@ -255,11 +257,10 @@ async def find_all(
                 for i, a in enumerate(members):
                     for b in members[i + 1 :]:
                         add(a, b, reason)
-    cell = DISTANCE_KM / KM_PER_DEG
     grid: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for row in rows:
         if row.latitude is not None:
-            grid[(int(row.latitude // cell), int(row.longitude // (cell * 1.6)))].append(row)
+            grid[_cell(row)].append(row)
     density = {key: len(v) for key, v in grid.items()}
     compared: set[tuple[int, int]] = set()
     for (gx, gy), members in grid.items():
@@ -298,6 +299,46 @@ async def find_all(
     result = [c for key, c in pairs.items() if key not in decided]
     result.sort(key=lambda c: (-len(c.reasons), -c.similarity))
     return result[:limit]
+
+
+_CELL = DISTANCE_KM / KM_PER_DEG
+
+
+def _cell(row: Any) -> tuple[int, int]:
+    return int(row.latitude // _CELL), int(row.longitude // (_CELL * 1.6))
+
+
+async def _rows_around(session: AsyncSession, live: Select, among: set[int]) -> list[Any]:
+    """The live rows a check of `among` needs: theirs, and those sharing a website or an
+    e-mail with one of them or lying close enough to count (density included). Read twice,
+    streamed, so that a check after a large import does not hold the whole directory."""
+    mine, sites, emails, cells = [], set(), set(), set()
+    async for row in await session.stream(live.execution_options(yield_per=2000)):
+        if row.id in among:
+            mine.append(row)
+            if row.website:
+                sites.add(website_key(row.website))
+            if row.email:
+                emails.add(row.email.lower())
+            if row.latitude is not None:
+                cells.add(_cell(row))
+    around = [(dx, dy) for dx in (-2, -1, 0, 1, 2) for dy in (-1, 0, 1)]
+
+    def near(row: Any) -> bool:
+        if row.latitude is None:
+            return False
+        x, y = _cell(row)
+        return any((x + dx, y + dy) in cells for dx, dy in around)
+
+    others = []
+    async for row in await session.stream(live.execution_options(yield_per=2000)):
+        if row.id not in among and (
+            (row.website and website_key(row.website) in sites)
+            or (row.email and row.email.lower() in emails)
+            or near(row)
+        ):
+            others.append(row)
+    return mine + others
 
 
 async def _decide(
