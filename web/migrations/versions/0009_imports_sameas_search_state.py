@@ -4,8 +4,8 @@ Initiatives hidden behind their sameAs twin (directory/sameas.py) depend on the 
 rows of duplicate_decisions; the facet counts cached per connection (directory/facets.py)
 must be dropped when one is added or removed, like when an initiative changes (0001).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-27
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
