@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,9 +22,11 @@ from directory.models import (
     Territory,
     Theme,
 )
+from directory.sameas import not_shadowed
 from directory.themes import all_themes
 
-PUBLISHED = Initiative.moderation_state == "published"
+# Published, and not hidden behind its sameAs twin (shown once, see sameas.py).
+PUBLISHED = and_(Initiative.moderation_state == "published", not_shadowed())
 
 
 @dataclass(frozen=True)

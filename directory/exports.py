@@ -19,7 +19,6 @@ import orjson
 from sqlalchemy import select
 
 from directory.db import Database
-from directory.imports.duplicates import shadowed_ids
 from directory.models import Initiative, utcnow
 from directory.records import public_record, timestamp
 from directory.search import SearchQuery, matching_ids
@@ -57,11 +56,8 @@ async def public_batches(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Public records of every published initiative the query matches, in id order."""
     query = replace(query, moderation_states=("published",))
-    ids_query = (
-        matching_ids(query, dialect=db.dialect)
-        .where(Initiative.id.not_in(shadowed_ids()))
-        .order_by(Initiative.id)
-    )
+    # matching_ids leaves out initiatives hidden behind their sameAs twin (sameas.py).
+    ids_query = matching_ids(query, dialect=db.dialect).order_by(Initiative.id)
     async with db.sessionmaker() as ids_session, db.sessionmaker() as session:
         result = await ids_session.stream_scalars(ids_query)
         async for partition in result.partitions(batch):

@@ -50,6 +50,7 @@ from directory.models import (
     SearchState,
     Theme,
 )
+from directory.sameas import any_shadowed
 from directory.vocabulary import ACTOR_KIND_SLUGS, MODERATION_STATE_SLUGS, NEED_SLUGS
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ async def count_facets(
     if dialect == "postgresql" and has_text(query):
         return await _count_tags(session, query, themes, theme_ids)
     sub_themes = any(t.parent_id is not None for t in themes)
-    if only_moderation_states(query):
+    if only_moderation_states(query) and not await any_shadowed(session):
         parts = _whole_directory(query, dialect, sub_themes)
     else:
         parts = _filtered(matching, dialect, sub_themes)

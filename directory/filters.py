@@ -35,6 +35,7 @@ from directory.models import (
     InitiativeTheme,
     Theme,
 )
+from directory.sameas import not_shadowed, shadowed_ids
 from directory.vocabulary import MODERATION_STATE_SLUGS
 
 if TYPE_CHECKING:
@@ -124,7 +125,8 @@ def conditions(
     Full-text searches take their filters from the search index instead (indexed_search):
     a condition added here must also go there, as a tag or in its `rest`.
     """
-    found: list[ColumnElement[bool]] = []
+    # An initiative hidden behind its sameAs twin is never listed twice (sameas.py).
+    found: list[ColumnElement[bool]] = [not_shadowed()]
     if query.moderation_states:
         found.append(Initiative.moderation_state.in_(query.moderation_states))
     if query.statuses:
@@ -221,7 +223,8 @@ def indexed_search(
     groups, excluded, rest = tag_groups(query, theme_ids, dialect)
     rest += area_filters(query, dialect)
     if dialect == "postgresql":
-        found = [SEARCH.c.vector.op("@@")(tsquery(query))]
+        # Never an initiative hidden behind its sameAs twin (as in `conditions`).
+        found = [SEARCH.c.vector.op("@@")(tsquery(query)), SEARCH.c.id.not_in(shadowed_ids())]
         states = set(query.moderation_states)
         if states and states != MODERATION_STATE_SLUGS:
             found.append(SEARCH.c.moderation_state.in_(sorted(states)))
@@ -234,7 +237,9 @@ def indexed_search(
         expression += " AND (" + " OR ".join(f'"#{t}"' for t in group) + ")"
     if excluded:
         expression = f"({expression}) NOT (" + " OR ".join(f'"#{t}"' for t in excluded) + ")"
-    ids = select(FTS.c.rowid.label("id")).where(FTS_TABLE.op("MATCH")(expression))
+    ids = select(FTS.c.rowid.label("id")).where(
+        FTS_TABLE.op("MATCH")(expression), FTS.c.rowid.not_in(shadowed_ids())
+    )
     return IndexedSearch(ids, rest, expression)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory import search, themes
+from directory import sameas, search, themes
 from directory.errors import Conflict, NotEditable, NotFound, ValidationError
 from directory.messages import N_
 from directory.models import (
@@ -201,6 +201,8 @@ async def create_initiative(
         )
     )
     await search.index_initiatives(session, [initiative.id])
+    if initiative.same_as:
+        await sameas.link_twins(session, initiative)
     return initiative
 
 
@@ -254,6 +256,8 @@ async def update_initiative(
     )
     await session.flush()
     await search.index_initiatives(session, [initiative.id])
+    if "same_as" in changes:
+        await sameas.link_twins(session, initiative)
     return changes
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.models import Initiative, InitiativeNeed, InitiativeTheme, Theme
+from directory.sameas import not_shadowed
 from directory.text import stemmed
 from directory.vocabulary import NEEDS, by_slug
 
@@ -138,7 +139,11 @@ async def similar_initiatives(
                 Initiative.summary,
                 Initiative.latitude,
                 Initiative.longitude,
-            ).where(Initiative.id.in_(candidate_ids), Initiative.moderation_state == "published")
+            ).where(
+                Initiative.id.in_(candidate_ids),
+                Initiative.moderation_state == "published",
+                not_shadowed(),
+            )
         )
     ).all()
     their_themes: dict[int, set[int]] = {}

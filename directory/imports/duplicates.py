@@ -228,9 +228,11 @@ async def find_all(
 ) -> list[Candidate]:
     """Candidate pairs across the whole directory, most similar first (a grid, not n²);
     with `among`, only the pairs that involve one of those initiatives (just imported)."""
-    rows = (
-        await session.execute(select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES)))
-    ).all()
+    live = select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES))
+    if among is None:
+        rows = (await session.execute(live)).all()
+    else:
+        rows = await _rows_around(session, live, among)
     pairs: dict[tuple[int, int], Candidate] = {}
 
     def add(a: Any, b: Any, reason: str, km: float | None = None) -> None:
@@ -250,17 +252,23 @@ async def find_all(
             if value:
                 groups[website_key(value) if attribute == "website" else value.lower()].append(row)
         for members in groups.values():
+            if among is not None and not any(m.id in among for m in members):
+                continue
             if 1 < len(members) <= 20:  # a shared national site is not a duplicate signal
                 for i, a in enumerate(members):
                     for b in members[i + 1 :]:
                         add(a, b, reason)
-    cell = DISTANCE_KM / KM_PER_DEG
     grid: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for row in rows:
         if row.latitude is not None:
-            grid[(int(row.latitude // cell), int(row.longitude // (cell * 1.6)))].append(row)
+            grid[_cell(row)].append(row)
     density = {key: len(v) for key, v in grid.items()}
+    compared: set[tuple[int, int]] = set()
     for (gx, gy), members in grid.items():
+        if among is not None:  # only the pairs of the initiatives just imported
+            members = [a for a in members if a.id in among]
+            if not members:
+                continue
         neighbours = [
             r for dx in (-1, 0, 1) for dy in (-1, 0, 1) for r in grid.get((gx + dx, gy + dy), ())
         ]
@@ -271,8 +279,13 @@ async def find_all(
         radius = DENSE_DISTANCE_KM if dense else DISTANCE_KM
         for a in members:
             for b in neighbours:
-                if b.id <= a.id:
+                if b.id == a.id or (among is None and b.id < a.id):
                     continue
+                if among is not None:
+                    key = (min(a.id, b.id), max(a.id, b.id))
+                    if key in compared:
+                        continue
+                    compared.add(key)
                 km = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
                 if km <= radius and name_similarity(a.name, b.name) >= NAME_NEAR:
                     add(a, b, f"nom semblable à {km * 1000:.0f} m", km)
@@ -287,6 +300,46 @@ async def find_all(
     result = [c for key, c in pairs.items() if key not in decided]
     result.sort(key=lambda c: (-len(c.reasons), -c.similarity))
     return result[:limit]
+
+
+_CELL = DISTANCE_KM / KM_PER_DEG
+
+
+def _cell(row: Any) -> tuple[int, int]:
+    return int(row.latitude // _CELL), int(row.longitude // (_CELL * 1.6))
+
+
+async def _rows_around(session: AsyncSession, live: Select, among: set[int]) -> list[Any]:
+    """The live rows a check of `among` needs: theirs, and those sharing a website or an
+    e-mail with one of them or lying close enough to count (density included). Read twice,
+    streamed, so that a check after a large import does not hold the whole directory."""
+    mine, sites, emails, cells = [], set(), set(), set()
+    async for row in await session.stream(live.execution_options(yield_per=2000)):
+        if row.id in among:
+            mine.append(row)
+            if row.website:
+                sites.add(website_key(row.website))
+            if row.email:
+                emails.add(row.email.lower())
+            if row.latitude is not None:
+                cells.add(_cell(row))
+    around = [(dx, dy) for dx in (-2, -1, 0, 1, 2) for dy in (-1, 0, 1)]
+
+    def near(row: Any) -> bool:
+        if row.latitude is None:
+            return False
+        x, y = _cell(row)
+        return any((x + dx, y + dy) in cells for dx, dy in around)
+
+    others = []
+    async for row in await session.stream(live.execution_options(yield_per=2000)):
+        if row.id not in among and (
+            (row.website and website_key(row.website) in sites)
+            or (row.email and row.email.lower() in emails)
+            or near(row)
+        ):
+            others.append(row)
+    return mine + others
 
 
 async def _decide(
@@ -391,25 +444,13 @@ async def link_same_as(
         raise ValidationError(
             {"second_id": N_("sameAs relie une initiative locale à une distante")}
         )
+    decision = await _decide(session, local.id, remote.id, "same_as", author, note)
     if remote.uri not in local.same_as:
         await update_initiative(
             session, local, {"same_as": [*local.same_as, remote.uri]}, author=author,
             action="same_as", message=f"même initiative que {remote.uri}",
         )  # fmt: skip
-    return await _decide(session, local.id, remote.id, "same_as", author, note)
-
-
-def shadowed_ids() -> Select[tuple[int]]:
-    """Ids of remote initiatives linked to a local one by sameAs: lists show the local one."""
-    return select(Initiative.id).where(
-        Initiative.origin.is_not(None),
-        Initiative.id.in_(
-            select(DuplicateDecision.second_id).where(DuplicateDecision.decision == "same_as")
-        )
-        | Initiative.id.in_(
-            select(DuplicateDecision.first_id).where(DuplicateDecision.decision == "same_as")
-        ),
-    )
+    return decision
 
 
 async def decisions(session: AsyncSession, limit: int = 100) -> list[DuplicateDecision]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
+from directory.imports import jsonstream
 from directory.imports.csv import guess_mapping, record_from_values
 from directory.imports.records import ParseError, Rejected, SourceRecord
 
@@ -58,24 +60,47 @@ def _point(geometry: Any, warnings: list[str]) -> tuple[Any, Any]:
     )
 
 
-def parse(raw: bytes) -> Iterator[SourceRecord | Rejected]:
-    features = load(raw)
+def open_file(file: IO[bytes]) -> tuple[int, Iterator[SourceRecord | Rejected]]:
+    """The number of features of a FeatureCollection and its records, read one at a time
+    (jsonstream.py); a lone Feature is one record. ParseError if unreadable."""
+    shape = jsonstream.outline(file, "features")
+    file.seek(0)
+    if shape.top == "object" and shape.members.get("type") == "Feature":
+        return 1, _parse_all([load(file.read())[0]])
+    if (
+        shape.top != "object"
+        or shape.members.get("type") != "FeatureCollection"
+        or "features" not in shape.lists
+    ):
+        raise ParseError("ce n'est pas une FeatureCollection GeoJSON (`features` manquant)")
+    return shape.items, _parse_all(jsonstream.items(file, shape.prefix))
+
+
+def _parse_all(features: Iterator[Any] | list[Any]) -> Iterator[SourceRecord | Rejected]:
     for position, feature in enumerate(features, start=1):
-        if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            yield Rejected(position, "", "", "élément qui n'est pas une Feature GeoJSON")
-            continue
-        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
-        mapping = guess_mapping(list(props))
-        values: dict[str, Any] = {target: props[header] for target, header in mapping.items()}
-        if feature.get("id") not in (None, ""):
-            values["source_id"] = str(feature["id"])
-        elif values.get("source_id") not in (None, ""):
-            values["source_id"] = str(values["source_id"])
-        warnings: list[str] = []
-        lat, lon = _point(feature.get("geometry"), warnings)
-        if lat is not None:
-            values["latitude"], values["longitude"] = lat, lon
-        yield record_from_values(values, position, warnings)
+        yield parse_feature(feature, position)
+
+
+def parse(raw: bytes) -> Iterator[SourceRecord | Rejected]:
+    yield from open_file(io.BytesIO(raw))[1]
+
+
+def parse_feature(feature: Any, position: int) -> SourceRecord | Rejected:
+    """One GeoJSON Feature as a source record, or a refusal with its reason."""
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        return Rejected(position, "", "", "élément qui n'est pas une Feature GeoJSON")
+    props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+    mapping = guess_mapping(list(props))
+    values: dict[str, Any] = {target: props[header] for target, header in mapping.items()}
+    if feature.get("id") not in (None, ""):
+        values["source_id"] = str(feature["id"])
+    elif values.get("source_id") not in (None, ""):
+        values["source_id"] = str(values["source_id"])
+    warnings: list[str] = []
+    lat, lon = _point(feature.get("geometry"), warnings)
+    if lat is not None:
+        values["latitude"], values["longitude"] = lat, lon
+    return record_from_values(values, position, warnings)
 
 
 def count(raw: bytes) -> int:

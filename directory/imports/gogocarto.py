@@ -4,16 +4,22 @@ Transiscope-style flattened form (`title`, `location{lat,lon}`, `categories[{id,
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
+from directory.imports import jsonstream
 from directory.imports import normalise as n
-from directory.imports.records import Category, ParseError, Rejected, SourceRecord
+from directory.imports.records import Category, ParseError, RawRecord, Rejected, SourceRecord
 from directory.text import fold
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+# Part of each element's digest: change it when parsing or normalising changes, so that the
+# next import parses every element again instead of keeping them as unchanged.
+PARSER_VERSION = b"gogocarto/1 "
 # GoGoCarto element statuses below zero: refused, deleted, duplicate, ...
 _GONE = {
     -1: "refusée",
@@ -79,22 +85,37 @@ def _categories(element: dict[str, Any]) -> list[Category]:
             continue
         for item in raw:
             if isinstance(item, dict):
-                label = n.plain_text(item.get("name") or item.get("shortName") or "")
-                key = str(item.get("id") or fold(label))
-                if key:
-                    found.append(Category(key, label, str(item.get("parent") or "")))
+                name = item.get("name") or item.get("shortName") or ""
+                parent = str(item.get("parent") or "")
+                category = _category(str(item.get("id") or ""), str(name), parent)
+                if category.key:
+                    found.append(category)
             elif isinstance(item, str | int) and not isinstance(item, bool):
                 text = str(item).strip()
                 if text.isdigit():
                     found.append(Category(text, "", ""))
                 elif text:
-                    found.append(Category(fold(text), n.plain_text(text), ""))
+                    found.append(_named(text))
         if found:
             break
     return list({c.key: c for c in found}.values())
 
 
-def parse_element(element: Any, position: int) -> SourceRecord | Rejected:
+# A source has a few dozen categories over thousands of elements: each is cleaned once.
+@functools.lru_cache(maxsize=4096)
+def _category(key: str, name: str, parent: str) -> Category:
+    label = n.plain_text(name)
+    return Category(key or fold(label), label, parent)
+
+
+@functools.lru_cache(maxsize=4096)
+def _named(text: str) -> Category:
+    return Category(fold(text), n.plain_text(text), "")
+
+
+def parse_element(
+    element: Any, position: int, categories: list[Category] | None = None
+) -> SourceRecord | Rejected:
     """One GoGoCarto element as a source record, or a refusal with its reason."""
     if not isinstance(element, dict):
         return Rejected(position, "", "", "élément qui n'est pas un objet JSON")
@@ -170,17 +191,51 @@ def parse_element(element: Any, position: int) -> SourceRecord | Rejected:
         position=position,
         source_id=source_id,
         fields=fields,
-        categories=_categories(element),
+        categories=_categories(element) if categories is None else categories,
         warnings=warnings,
         published=not (isinstance(status, int) and status == 0),
     )
 
 
+def open_file(file: IO[bytes]) -> tuple[int, Iterator[SourceRecord | Rejected]]:
+    """The number of elements of a GoGoCarto export and its records, read one at a time
+    (jsonstream.py: a 50 MB export is never held whole); ParseError if unreadable."""
+    shape = jsonstream.outline(file, "data")
+    if shape.top == "object" and shape.members.get("ontology") == "gogocompact":
+        raise ParseError(
+            "format GoGoCarto compact non pris en charge : exportez avec ontology=gogofull"
+        )
+    if shape.top != "array" and "data" not in shape.lists:
+        raise ParseError("ce n'est pas un export GoGoCarto : liste `data` d'éléments attendue")
+    file.seek(0)
+    return shape.items, _parse_all(file, shape.prefix)
+
+
+def _parse_all(file: IO[bytes], prefix: str) -> Iterator[RawRecord | SourceRecord | Rejected]:
+    for position, element in enumerate(jsonstream.items(file, prefix), start=1):
+        yield raw_record(element, position)
+
+
+def raw_record(element: Any, position: int) -> RawRecord | SourceRecord | Rejected:
+    """An element left unparsed until the import knows it changed (sync.py), when it has
+    an id; else parsed now (to be refused with its reason)."""
+    source_id = str(element.get("id") or "").strip() if isinstance(element, dict) else ""
+    if not source_id or len(source_id) > 200:
+        return parse_element(element, position)
+    categories = _categories(element)
+    return RawRecord(
+        position,
+        source_id,
+        PARSER_VERSION + orjson.dumps(element, option=orjson.OPT_SORT_KEYS),
+        categories,
+        lambda: parse_element(element, position, categories),
+    )
+
+
 def parse(raw: bytes) -> Iterator[SourceRecord | Rejected]:
     """Every element of a GoGoCarto export, in order."""
-    elements, _ = load(raw)
-    for position, element in enumerate(elements, start=1):
-        yield parse_element(element, position)
+    for record in open_file(io.BytesIO(raw))[1]:
+        yield record.parse() if isinstance(record, RawRecord) else record
 
 
 def count(raw: bytes) -> int:

@@ -60,9 +60,18 @@ def plain_text(value: Any, *, multiline: bool = False) -> str:
             value = nh3.clean(value, tags=set(), attributes={})
             value = html.unescape(value).replace("<", "‹").replace(">", "›")
     if multiline:
-        lines = [_SPACES.sub(" ", line).strip() for line in value.replace("\r\n", "\n").split("\n")]
-        return _LINES.sub("\n\n", "\n".join(lines)).strip()
-    return _SPACES.sub(" ", value.replace("\n", " ")).strip()
+        lines = [_squeeze(line).strip() for line in value.replace("\r\n", "\n").split("\n")]
+        text = "\n".join(lines)
+        return (_LINES.sub("\n\n", text) if "\n\n\n" in text else text).strip()
+    return _squeeze(value.replace("\n", " ")).strip()
+
+
+def _squeeze(text: str) -> str:
+    """Runs of blanks as one space (the regular expression only where there is one: most
+    values have none, and an import cleans a dozen values per record)."""
+    if "  " in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+        return _SPACES.sub(" ", text)
+    return text
 
 
 def bounded(value: str, field: str, warnings: list[str]) -> str:

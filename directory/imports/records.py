@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class SourceRecord:
     categories: list[Category] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     published: bool = True  # False when the source holds it as pending moderation
+    digest: str = ""  # set when it came from a RawRecord: the digest of its source form
 
     @property
     def name(self) -> str:
@@ -41,3 +43,16 @@ class Rejected:
     source_id: str
     name: str
     reason: str
+
+
+@dataclass
+class RawRecord:
+    """A source element not parsed yet. On a re-import most elements are unchanged: the
+    digest of the element as the source gives it (and of the themes its categories map to)
+    decides, and only the changed ones pay for sanitizing and validation."""
+
+    position: int
+    source_id: str
+    source_form: bytes  # the element as canonical JSON (sorted keys)
+    categories: list[Category]
+    parse: Callable[[], SourceRecord | Rejected]

@@ -24,7 +24,7 @@ from directory import search
 from directory.errors import ValidationError
 from directory.imports import mapping
 from directory.imports.models import ImportConflict, ImportRecord
-from directory.imports.records import Rejected, SourceRecord
+from directory.imports.records import RawRecord, Rejected, SourceRecord
 from directory.imports.report import REPORT_LIMIT, SyncReport
 from directory.initiatives import COLUMNS, Author, diff, field_values, update_initiative
 from directory.models import (
@@ -62,6 +62,20 @@ def digest(values: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _raw_digest(record: RawRecord, themes: list[str]) -> str:
+    """The digest of an element as the source gives it, and of the themes it maps to (an
+    admin's new category mapping changes it)."""
+    body = hashlib.sha256(record.source_form)
+    body.update(b"|" + ",".join(themes).encode())
+    return body.hexdigest()
+
+
+def _count_unmapped(report: SyncReport, categories: list[Any], mapped: dict[str, Any]) -> None:
+    for category in categories:
+        if not (mapped.get(category.key) or mapped.get(category.parent)):
+            report.unmapped_categories[category.label or category.key] += 1
+
+
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -85,7 +99,7 @@ class _Slugs:
 
 async def sync_records(
     session: AsyncSession,
-    records: Iterable[SourceRecord | Rejected],
+    records: Iterable[RawRecord | SourceRecord | Rejected],
     *,
     source_key: str,
     run_id: int,
@@ -144,7 +158,7 @@ async def sync_records(
 
 async def _sync_chunk(
     session: AsyncSession,
-    chunk: list[SourceRecord | Rejected],
+    chunk: list[RawRecord | SourceRecord | Rejected],
     *,
     report: SyncReport,
     source_key: str,
@@ -158,11 +172,49 @@ async def _sync_chunk(
     geocoder: Geocoder | None,
 ) -> None:
     report.total += len(chunk)
-    categories = [c for r in chunk if isinstance(r, SourceRecord) for c in r.categories]
+    categories = [c for r in chunk if not isinstance(r, Rejected) for c in r.categories]
     mapped = await mapping.resolve(session, source_key, categories)
+    # Only what decides "unchanged" is read for every record; the stored values (large) are
+    # loaded for the few that changed.
+    ids = list({r.source_id for r in chunk if not isinstance(r, Rejected) and r.source_id})
+    existing = {
+        row.source_id: row
+        for row in await session.execute(
+            select(
+                ImportRecord.id,
+                ImportRecord.source_id,
+                ImportRecord.digest,
+                ImportRecord.vanished,
+                ImportRecord.initiative_id,
+            ).where(
+                ImportRecord.source_key == source_key,
+                _among(session, ImportRecord.source_id, ids),
+            )
+        )
+    } if ids else {}  # fmt: skip
     cleaned: list[tuple[SourceRecord, dict[str, Any]]] = []
     still_there: list[str] = []  # refused now, but present: not to be withdrawn
+    unchanged: list[str] = []
     for record in chunk:
+        if isinstance(record, RawRecord):
+            themes_of = mapping.themes_for(record.categories, mapped)
+            sig = _raw_digest(record, themes_of)
+            row = existing.get(record.source_id)
+            if (
+                record.source_id not in seen
+                and row is not None
+                and row.initiative_id is not None
+                and row.digest == sig
+                and not row.vanished
+            ):
+                seen[record.source_id] = record.position
+                unchanged.append(record.source_id)
+                _count_unmapped(report, record.categories, mapped)
+                continue
+            parsed = record.parse()
+            if isinstance(parsed, SourceRecord):
+                parsed.digest = sig
+            record = parsed
         if isinstance(record, Rejected):
             report.reject(record.position, record.source_id, record.name, record.reason)
             if record.source_id:
@@ -179,9 +231,7 @@ async def _sync_chunk(
         seen[record.source_id] = record.position
         data = dict(record.fields)
         data["themes"] = mapping.themes_for(record.categories, mapped)
-        for category in record.categories:
-            if not (mapped.get(category.key) or mapped.get(category.parent)):
-                report.unmapped_categories[category.label or category.key] += 1
+        _count_unmapped(report, record.categories, mapped)
         try:
             values = clean_initiative(data, theme_slugs=themes)
         except ValidationError as exc:
@@ -212,28 +262,9 @@ async def _sync_chunk(
                 report.warnings.append({**entry, "warnings": record.warnings})
         cleaned.append((record, values))
 
-    ids = [r.source_id for r, _ in cleaned]
-    # Only what decides "unchanged" is read for every record; the stored values (large) are
-    # loaded for the few that changed.
-    existing = {
-        row.source_id: row
-        for row in await session.execute(
-            select(
-                ImportRecord.id,
-                ImportRecord.source_id,
-                ImportRecord.digest,
-                ImportRecord.vanished,
-                ImportRecord.initiative_id,
-            ).where(
-                ImportRecord.source_key == source_key,
-                _among(session, ImportRecord.source_id, ids),
-            )
-        )
-    }
     new: list[tuple[SourceRecord, dict[str, Any], str]] = []
-    unchanged: list[str] = []
     for record, values in cleaned:
-        sig = digest(values)
+        sig = record.digest or digest(values)
         row = existing.get(record.source_id)
         if row is not None and row.initiative_id is not None:
             if row.digest == sig and not row.vanished:

@@ -193,12 +193,17 @@ def _columns(values: list[str]) -> dict[str, str]:
     return columns
 
 
-def _read_file(location: str) -> bytes:
+def _check_file(location: str) -> bytes:
     path = Path(location)
     if not path.is_file():
         raise ParseError(f"fichier introuvable : {path}")
     jobs.check_size(path.stat().st_size)
-    return path.read_bytes()
+    return b""
+
+
+def _read_file(location: str) -> bytes:
+    _check_file(location)
+    return Path(location).read_bytes()
 
 
 def _absolute(location: str) -> str:
@@ -222,10 +227,11 @@ async def _import_async(args: argparse.Namespace) -> int:
     if args.kind == "csv":
         options["columns"] = _columns(args.column)
     is_url = jobs.is_url(args.location)
+    raw = b""
     if is_url:
         raw = await client.fetch(args.location)
-    else:
-        raw = _read_file(args.location)
+    else:  # JSON files are read by the job one record at a time, not here
+        raw = _read_file(args.location) if args.kind == "csv" else _check_file(args.location)
     if args.kind == "csv":
         plan, _ = csv_import.read(raw, options["columns"])
         print(f"Encodage {plan.encoding}, séparateur {plan.delimiter!r}, {plan.rows} lignes")
@@ -249,11 +255,18 @@ async def _import_async(args: argparse.Namespace) -> int:
                     every_seconds=every, options=options,
                 )  # fmt: skip
             print(f"Source {key!r} synchronisée toutes les {args.every} par `maillage worker`.")
-        job = await jobs.import_payload(
-            db, kind=args.kind, source_key=key, raw=raw, data_dir=settings.data_dir,
-            options=options, location=args.location if is_url else "",
-            geocoder=geocoder_for(settings, client), on_progress=ProgressBar(),
-        )  # fmt: skip
+        if is_url:
+            job = await jobs.import_payload(
+                db, kind=args.kind, source_key=key, raw=raw, data_dir=settings.data_dir,
+                options=options, location=args.location,
+                geocoder=geocoder_for(settings, client), on_progress=ProgressBar(),
+            )  # fmt: skip
+        else:
+            job = await jobs.import_file(
+                db, kind=args.kind, source_key=key, path=Path(args.location),
+                data_dir=settings.data_dir, options=options,
+                geocoder=geocoder_for(settings, client), on_progress=ProgressBar(),
+            )  # fmt: skip
         print_report(job)
         return 0 if job.state == "done" else 1
     finally:

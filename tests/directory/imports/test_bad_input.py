@@ -27,6 +27,32 @@ async def test_broken_json_fails_cleanly(db, run_import):
     assert await count(db) == 0
 
 
+async def test_broken_json_says_where_and_nothing_is_written(db, run_import):
+    # Given a well-formed first half: the whole file is checked before anything is written.
+    good = b",\n".join(orjson.dumps(element(n)) for n in range(600))
+    raw = b'{"ontology": "gogofull", "data": [\n' + good + b',\n{"id": "x", name: 1}]}'
+
+    job = await run_import("gogocarto", raw)
+
+    assert job.state == "failed"
+    assert "JSON illisible ligne 602, colonne 13" in job.error, job.error
+    assert await count(db) == 0
+
+
+async def test_empty_file_is_reported(db, run_import):
+    job = await run_import("gogocarto", b"  \n")
+    assert job.state == "failed" and "fichier vide" in job.error
+
+
+async def test_compact_gogocarto_is_refused_even_when_said_last(db, run_import):
+    raw = b'{"data": [[1, "x", [46.3, -0.4]]], "ontology": "gogocompact"}'
+
+    job = await run_import("gogocarto", raw)
+
+    assert job.state == "failed" and "compact" in job.error
+    assert await count(db) == 0
+
+
 async def test_json_that_is_not_gogocarto(db, run_import):
     job = await run_import("gogocarto", b'{"hello": "world"}')
     assert job.state == "failed" and "data" in job.error

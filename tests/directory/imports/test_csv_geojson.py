@@ -107,6 +107,18 @@ async def test_geojson_feature_collection(db, run_import):
     assert jardin.latitude == pytest.approx(46.325)
 
 
+async def test_geojson_members_in_any_order_and_a_lone_feature(db, run_import):
+    feature = {"type": "Feature", "id": "a", "properties": {"nom": "Amap"},
+               "geometry": {"type": "Point", "coordinates": [-0.46, 46.32]}}  # fmt: skip
+    collection = {"features": [feature], "name": "couche", "type": "FeatureCollection"}
+
+    first = await run_import("geojson", orjson.dumps(collection), source="c")
+    lone = await run_import("geojson", orjson.dumps({**feature, "id": "b"}), source="f")
+
+    assert (first.state, first.total, first.report["created"]) == ("done", 1, 1)
+    assert (lone.state, lone.total, lone.report["created"]) == ("done", 1, 1)
+
+
 async def test_not_geojson(db, run_import):
     job = await run_import("geojson", b'{"type": "Feature"')
     assert job.state == "failed" and "JSON illisible" in job.error
