@@ -34,7 +34,7 @@ class DomainBlocked(Exception):
         self.host = host
 
 
-class _Remembered:
+class Remembered:
     """Answers remembered for `ttl` seconds per process; concurrent misses for one key share
     a single lookup (a busy inbox would otherwise send every request in flight to the
     database, or to the peer, each time an entry expires)."""
@@ -68,10 +68,10 @@ class _Remembered:
         return value
 
 
-def _remembered(app: Starlette, name: str, ttl: float) -> _Remembered:
+def _remembered(app: Starlette, name: str, ttl: float) -> Remembered:
     found = getattr(app.state, name, None)
     if found is None:
-        found = _Remembered(ttl)
+        found = Remembered(ttl)
         setattr(app.state, name, found)
     return found
 
