@@ -90,6 +90,25 @@ class Sink:
         self.process.join(5)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children (Linux /proc):
+    what a server costs per request, whatever else the machine runs meanwhile."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # fields[1] is the parent pid; [11], [12] utime and stime in clock ticks.
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def loopback_host(i: int, port: int) -> str:
     """The i-th distinct host: 127.1.x.y:port (all of 127/8 reaches the loopback)."""
     return f"127.1.{i // 250}.{i % 250 + 1}:{port}"

@@ -104,7 +104,7 @@ async def _crawl_only(base: str) -> tuple[int, float]:
     return items, time.perf_counter() - start
 
 
-async def _backfill(url: str, origin_base: str) -> tuple[int, float]:
+async def _backfill(url: str, origin_base: str) -> tuple[int, float, float]:
     from sqlalchemy import func, select
 
     from directory.db import Database
@@ -130,10 +130,10 @@ async def _backfill(url: str, origin_base: str) -> tuple[int, float]:
         )  # fmt: skip
         await follows.mark_following(session, following, "accepted")
         await instances.set_trust(session, host, "publish")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while await worker._backfiller.run_once():
         pass
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     async with db.session() as session:
         stored = await session.scalar(select(func.count()).select_from(Initiative))
         (following,) = await follows.following_list(session)
@@ -141,7 +141,7 @@ async def _backfill(url: str, origin_base: str) -> tuple[int, float]:
             print("backfill error:", following.backfill_error)
     await client.close()
     await db.dispose()
-    return stored, elapsed
+    return stored, elapsed, cpu
 
 
 def main() -> None:
@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     args = parser.parse_args()
 
-    from bench._federation import free_port, postgres_database
+    from bench._federation import free_port, postgres_database, tree_cpu_seconds
     from web.migrate import upgrade
 
     async def run() -> None:
@@ -176,11 +176,17 @@ def main() -> None:
                     f"baseline (fetch every page, store nothing): {items} items in {seconds:.1f} s"
                 )
                 async with postgres_database() as url:
-                    stored, elapsed = await _backfill(url, base)
+                    origin_cpu = tree_cpu_seconds(server.pid)
+                    stored, elapsed, cpu = await _backfill(url, base)
+                    origin_cpu = tree_cpu_seconds(server.pid) - origin_cpu
                 print(
                     f"backfill into PostgreSQL: {stored} initiatives in {elapsed:.1f} s "
                     f"({stored / elapsed:,.0f}/s); goal < {GOAL_SECONDS:.0f} s: "
                     f"{'met' if elapsed < GOAL_SECONDS and stored == args.count else 'NOT met'}"
+                )
+                print(
+                    f"CPU during the backfill: follower {cpu:.1f} s, origin serving pages "
+                    f"{origin_cpu:.1f} s"
                 )
             finally:
                 server.terminate()

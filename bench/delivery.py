@@ -41,11 +41,11 @@ def _ceiling(urls: list[str], key_id: str, pem: str, body: bytes, ready, go, res
 
         ready.set()
         await asyncio.to_thread(go.wait)
-        start = time.time()
+        start, cpu = time.time(), time.process_time()
         statuses = await asyncio.gather(*(one(u) for u in urls))
-        end = time.time()
+        end, cpu = time.time(), time.process_time() - cpu
         await client.close()
-        results.put((sum(1 for s in statuses if s == 202), start, end))
+        results.put((sum(1 for s in statuses if s == 202), start, end, cpu))
 
     uvloop.run(main())
 
@@ -66,7 +66,7 @@ def _worker(url: str, territory: str, ready, go, results) -> None:
         await deliverer._key(territory)  # load the key before the clock starts
         ready.set()
         await asyncio.to_thread(go.wait)
-        start = time.time()
+        start, cpu = time.time(), time.process_time()
         sent = 0
         while True:
             done = await deliverer.run_once()
@@ -76,10 +76,10 @@ def _worker(url: str, territory: str, ready, go, results) -> None:
                     if not await delivery_store.pending_deliveries(session):
                         break
                 await asyncio.sleep(0.02)  # the other worker holds the last leases
-        end = time.time()
+        end, cpu = time.time(), time.process_time() - cpu
         await client.close()
         await db.dispose()
-        results.put((sent, start, end))
+        results.put((sent, start, end, cpu))
 
     uvloop.run(main())
 
@@ -162,8 +162,10 @@ def main() -> None:
                 )
                 ok = sum(r[0] for r in raw)
                 ceiling = ok / (max(r[2] for r in raw) - min(r[1] for r in raw))
+                raw_cpu = sum(r[3] for r in raw) / max(ok, 1) * 1000
                 print(
-                    f"ceiling (bare aiohttp, {args.workers} processes): {ceiling:,.0f} signed POST/s ({ok} ok)"
+                    f"ceiling (bare aiohttp, {args.workers} processes): {ceiling:,.0f} signed POST/s "
+                    f"({ok} ok); CPU {raw_cpu:.3f} ms per POST"
                 )
 
                 sink.reset()
@@ -173,9 +175,11 @@ def main() -> None:
                 sent = sum(r[0] for r in measured)
                 elapsed = max(r[2] for r in measured) - min(r[1] for r in measured)
                 rate = sent / elapsed
+                worker_cpu = sum(r[3] for r in measured) / max(sent, 1) * 1000
                 print(
                     f"delivery ({args.workers} workers, PostgreSQL): {sent} attempts in "
-                    f"{elapsed:.2f} s = {rate:,.0f} deliveries/s; sink received {sink.count}"
+                    f"{elapsed:.2f} s = {rate:,.0f} deliveries/s; sink received {sink.count}; "
+                    f"worker CPU {worker_cpu:.3f} ms per delivery"
                 )
                 print(f"ratio to the ceiling: {rate / ceiling:.2f}")
                 verdict = rate >= GOAL_RATE and rate / ceiling >= GOAL_RATIO

@@ -16,13 +16,16 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from directory.batch import NewInitiative, Slugs, among, insert_initiatives
 from directory.db import Database
 from directory.errors import ValidationError
-from directory.models import Initiative, utcnow
+from directory.initiatives import Author
+from directory.models import Initiative, Theme, utcnow
+from directory.validation import clean_initiative
 from federation.fetch import Fetcher, FetchError
 from federation.flow_models import Following
 from federation.inbox import InboxProcessor, Refused, first_type, ref, theme_slugs_by_iri
-from federation.parse import ParseError
+from federation.parse import ParseError, parse_initiative
 from federation.remote import fetch_actor
 from federation.urls import host_of, same_origin
 
@@ -33,7 +36,6 @@ log = logging.getLogger("maillage.backfill")
 
 LEASE = timedelta(minutes=5)
 MAX_PAGES_PER_RUN = 20
-PARALLEL_SESSIONS = 4
 
 
 async def claim_backfill(session: AsyncSession, now: datetime) -> Following | None:
@@ -84,6 +86,7 @@ class Backfiller:
             following_id, actor_uri = following.id, following.remote_actor_uri
             cursor, state = following.backfill_cursor, following.backfill_state
         stored = 0
+        skipped: list[str] = []
         try:
             if state == "pending" or not cursor:
                 cursor = await self._first_page(actor_uri)
@@ -95,9 +98,17 @@ class Backfiller:
                 # Fetch the next page while this one is stored.
                 upcoming = asyncio.create_task(self._page(cursor, actor_uri)) if cursor else None
                 try:
-                    count = await self._store_page(page, host_of(actor_uri))
+                    count, notes = await self._store_page(page, host_of(actor_uri))
+                    skipped += notes
                     async with self.db.session() as session:
-                        await _progress(session, following_id, cursor, count, self.clock())
+                        await _progress(
+                            session,
+                            following_id,
+                            cursor,
+                            count,
+                            _skip_summary(skipped),
+                            self.clock(),
+                        )
                 except BaseException:
                     if upcoming is not None:
                         upcoming.cancel()
@@ -123,7 +134,7 @@ class Backfiller:
                 .values(
                     backfill_state="running" if cursor else "done",
                     backfill_cursor=cursor,
-                    backfill_error="",
+                    backfill_error=_skip_summary(skipped)[:1000],
                     locked_until=None,
                 )
             )
@@ -166,75 +177,100 @@ class Backfiller:
             found.append(obj)
         return found
 
-    async def _store_page(self, page: dict[str, Any], origin: str) -> int:
-        """Store a page's initiatives: in parallel sessions on PostgreSQL (one writer is
-        ~1k rows/s there, DESIGN.md section 7), in one on SQLite (one writer anyway)."""
+    async def _store_page(self, page: dict[str, Any], origin: str) -> tuple[int, list[str]]:
+        """Store a page's initiatives; (how many, a note per object skipped).
+
+        New initiatives go in with one batch of INSERTs per page (directory/batch.py);
+        the few already known are updated one by one. When the batch collides with
+        another writer (a slug or uri taken meanwhile), the page is taken again object
+        by object, each in its own savepoint.
+        """
         objects = await self._items(page, origin)
         if not objects:
-            return 0
-        async with self.db.session() as session:
-            state = await self.processor.trust_state(session, origin)
-            themes = await theme_slugs_by_iri(session)
-        lanes = PARALLEL_SESSIONS if self.db.dialect == "postgresql" else 1
-        chunks = [objects[i::lanes] for i in range(lanes) if objects[i::lanes]]
-        results = await asyncio.gather(
-            *(self._store_chunk(chunk, origin, state, themes) for chunk in chunks),
-            return_exceptions=True,
-        )
-        stored = 0
-        for chunk, result in zip(chunks, results, strict=True):
-            if isinstance(result, int):
-                stored += result
-            elif isinstance(result, IntegrityError):
-                # Two lanes raced for the same slug: take this chunk again, alone.
-                stored += await self._store_chunk(chunk, origin, state, themes, careful=True)
-            else:
-                raise result
-        return stored
+            return 0, []
+        try:
+            async with self.db.session() as session:
+                return await self._store_batch(session, objects, origin)
+        except IntegrityError:
+            async with self.db.session() as session:
+                return await self._store_careful(session, objects, origin)
 
-    async def _store_chunk(
-        self,
-        objects: list[dict[str, Any]],
-        origin: str,
-        state: str,
-        themes: dict[str, str],
-        *,
-        careful: bool = False,
-    ) -> int:
+    async def _store_batch(
+        self, session: AsyncSession, objects: list[dict[str, Any]], origin: str
+    ) -> tuple[int, list[str]]:
+        state = await self.processor.trust_state(session, origin)
+        by_iri = await theme_slugs_by_iri(session)
+        theme_ids = dict((await session.execute(select(Theme.slug, Theme.id))).all())
+        uris = [ref(obj.get("id")) for obj in objects]
+        known = {
+            i.uri: i
+            for i in await session.scalars(
+                select(Initiative).where(among(session, Initiative.uri, uris))
+            )
+            if i.uri
+        }
+        new: list[NewInitiative] = []
+        skipped: list[str] = []
         stored = 0
-        async with self.db.session() as session:
-            uris = [ref(obj.get("id")) for obj in objects]
-            known = {
-                i.uri: i
-                for i in await session.scalars(select(Initiative).where(Initiative.uri.in_(uris)))
-                if i.uri
-            }
-            for obj in objects:
-                try:
-                    # Validation refuses before anything is added: no savepoint needed,
-                    # except when retrying after a race (careful).
-                    if careful:
-                        async with session.begin_nested():
-                            await self._store_one(session, obj, origin, state, themes, known)
-                    else:
-                        await self._store_one(session, obj, origin, state, themes, known)
+        for uri, obj in zip(uris, objects, strict=True):
+            try:
+                if uri in known:
+                    await self.processor.store_remote(
+                        session, obj, origin, [origin], state, themes=by_iri, known=known
+                    )
                     stored += 1
-                except (Refused, ValidationError, ParseError) as exc:
-                    log.info("backfill: %s skipped: %s", ref(obj.get("id")), exc)
-        return stored
-
-    async def _store_one(
-        self,
-        session: AsyncSession,
-        obj: dict[str, Any],
-        origin: str,
-        state: str,
-        themes: dict[str, str],
-        known: dict[str, Initiative],
-    ) -> None:
-        await self.processor.store_remote(
-            session, obj, origin, [origin], state, themes=themes, known=known
+                    continue
+                data = parse_initiative(obj, theme_slugs_by_iri=by_iri).values
+                values = clean_initiative(data, theme_slugs=theme_ids)
+            except (Refused, ValidationError, ParseError) as exc:
+                skipped.append(_skip_note(uri, exc))
+                continue
+            if any(item.uri == uri for item in new):
+                skipped.append(_skip_note(uri, "en double dans la page"))
+                continue
+            new.append(
+                NewInitiative(values, moderation_state=state, origin=origin, uri=uri, via=[origin])
+            )
+        await insert_initiatives(
+            session,
+            new,
+            author=Author(None, f"federation:{origin}"),
+            action="create",
+            message="",
+            themes=theme_ids,
+            slugs=await Slugs.around(session, [item.values["name"] for item in new]),
         )
+        return stored + len(new), skipped
+
+    async def _store_careful(
+        self, session: AsyncSession, objects: list[dict[str, Any]], origin: str
+    ) -> tuple[int, list[str]]:
+        state = await self.processor.trust_state(session, origin)
+        themes = await theme_slugs_by_iri(session)
+        stored, skipped = 0, []
+        for obj in objects:
+            try:
+                async with session.begin_nested():
+                    await self.processor.store_remote(
+                        session, obj, origin, [origin], state, themes=themes
+                    )
+                stored += 1
+            except (Refused, ValidationError, ParseError, IntegrityError) as exc:
+                skipped.append(_skip_note(ref(obj.get("id")), exc))
+        return stored, skipped
+
+
+def _skip_note(uri: str, reason: object) -> str:
+    reason = getattr(reason, "reason", None) or str(reason)
+    log.info("backfill: %s skipped: %s", uri, reason)
+    return f"{uri} : {reason}"
+
+
+def _skip_summary(notes: list[str]) -> str:
+    """What backfill_error shows when some objects were refused (the rest are stored)."""
+    if not notes:
+        return ""
+    return f"{len(notes)} objet(s) ignoré(s) : " + " ; ".join(notes)
 
 
 def _next(page: dict[str, Any], actor_uri: str) -> str:
@@ -243,13 +279,15 @@ def _next(page: dict[str, Any], actor_uri: str) -> str:
 
 
 async def _progress(
-    session: AsyncSession, following_id: int, cursor: str, stored: int, now: datetime
+    session: AsyncSession, following_id: int, cursor: str, stored: int, skipped: str, now: datetime
 ) -> None:
+    """A page stored: move the cursor; objects refused so far in this run stay visible."""
     await session.execute(
         update(Following)
         .where(Following.id == following_id)
         .values(
             backfill_state="running",
+            backfill_error=skipped[:1000],
             backfill_cursor=cursor,
             backfill_count=Following.backfill_count + stored,
             locked_until=now + LEASE,

@@ -101,22 +101,32 @@ async def claim_deliveries(
     ids = await lease_ids(session, Delivery, due, now=now, lease=LEASE)
     if not ids:
         return []
-    rows = await session.execute(
-        select(
-            Delivery.id,
-            Delivery.inbox,
-            Delivery.host,
-            Delivery.attempts,
-            Delivery.created_at,
-            OutboxActivity.id,
-            OutboxActivity.actor_name,
-            OutboxActivity.body,
-            OutboxActivity.digest,
+    rows = (
+        await session.execute(
+            select(
+                Delivery.id,
+                Delivery.inbox,
+                Delivery.host,
+                Delivery.attempts,
+                Delivery.created_at,
+                Delivery.activity_pk,
+            )
+            .where(Delivery.id.in_(ids))
+            .order_by(Delivery.id)
         )
-        .join(OutboxActivity, OutboxActivity.id == Delivery.activity_pk)
-        .where(Delivery.id.in_(ids))
-        .order_by(Delivery.id)
-    )
+    ).all()
+    # A fan-out claims many rows of one activity: its body is read (and encoded) once.
+    activities = {
+        pk: (actor_name, body.encode(), digest)
+        for pk, actor_name, body, digest in await session.execute(
+            select(
+                OutboxActivity.id,
+                OutboxActivity.actor_name,
+                OutboxActivity.body,
+                OutboxActivity.digest,
+            ).where(OutboxActivity.id.in_({r[5] for r in rows}))
+        )
+    }
     return [
         ClaimedDelivery(
             id=r[0],
@@ -125,9 +135,9 @@ async def claim_deliveries(
             attempts=r[3],
             created_at=r[4],
             activity_pk=r[5],
-            actor_name=r[6],
-            body=r[7].encode(),
-            digest=r[8],
+            actor_name=activities[r[5]][0],
+            body=activities[r[5]][1],
+            digest=activities[r[5]][2],
         )
         for r in rows
     ]
@@ -153,7 +163,7 @@ async def record_outcomes(
         return
     now = now or utcnow()
     await session.execute(
-        insert(DeliveryAttempt),
+        insert(DeliveryAttempt.__table__),  # Core: no ORM bookkeeping per attempt row
         [
             {
                 "delivery_id": o.delivery_id,

@@ -42,8 +42,11 @@ def item_row(activity: dict, body: str, *, key_owner: str, recipient: str = "") 
 
 
 async def store_items(session: AsyncSession, rows: list[dict]) -> None:
-    """Insert several verified activities in one statement (the inbox's group commit)."""
-    await session.execute(insert(InboxItem), rows)
+    """Insert several verified activities in one statement (the inbox's group commit).
+
+    A Core insert on the table: the ORM's bulk path costs more per row than the insert
+    itself on a busy inbox, and nothing here needs the objects back."""
+    await session.execute(insert(InboxItem.__table__), rows)
 
 
 async def record_refusal(

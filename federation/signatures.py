@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from bovine.crypto.digest import validate_digest
@@ -46,7 +47,13 @@ class PublicKey:
     pem: str
 
     def identifier(self) -> CryptographicIdentifier:
-        return CryptographicIdentifier.from_pem(self.pem, self.owner)
+        return _identifier(self.pem, self.owner)
+
+
+@lru_cache(maxsize=4096)
+def _identifier(pem: str, owner: str) -> CryptographicIdentifier:
+    """A PEM parsed once per process (loading it costs as much as verifying a signature)."""
+    return CryptographicIdentifier.from_pem(pem, owner)
 
 
 # Resolves a keyId to its key; `refresh=True` asks to bypass any cache (key rotation).

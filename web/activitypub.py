@@ -414,6 +414,7 @@ async def outbox(request: Request) -> Response:
             session, before_id=before, theme_id=theme_id, limit=collections.PAGE_SIZE
         )
         actor_id = urls.actor(actor.name)
+        relations = await collections.relations_by_initiative(session, [i.id for i in rows])
         items = []
         for initiative in rows:
             if actor.kind == TERRITORY:
@@ -421,7 +422,7 @@ async def outbox(request: Request) -> Response:
                     initiative,
                     urls,
                     settings,
-                    relations=await collections.relations_of(session, initiative.id),
+                    relations=relations.get(initiative.id, []),
                     with_context=False,
                 )
                 items.append(render.create(f"{page['id']}#create", actor_id, page))
@@ -496,12 +497,13 @@ async def initiatives_collection(request: Request) -> Response:
         rows = await collections.published_local_after(
             session, after_id=after or 0, limit=collections.PAGE_SIZE
         )
+        relations = await collections.relations_by_initiative(session, [i.id for i in rows])
         items = [
             render.render_initiative(
                 initiative,
                 urls,
                 settings,
-                relations=await collections.relations_of(session, initiative.id),
+                relations=relations.get(initiative.id, []),
                 with_context=False,
             )
             for initiative in rows

@@ -23,9 +23,10 @@ log = logging.getLogger("maillage.web")
 
 # Each module exposes `routes() -> list[BaseRoute]`; order matters where paths overlap.
 ROUTE_MODULES = (
+    # First: the busiest route under federation load, matched before ~25 others.
+    "web.inbox",  # /inbox and per-actor inboxes
     "web.api",  # JSON API under /api/v1
     "web.activitypub",  # actors, WebFinger, NodeInfo, AP collections and objects
-    "web.inbox",  # /inbox and per-actor inboxes
     "web.api_federation",  # /api/v1/federation: trust policies, blocklist (admin)
     "web.admin",  # sign in, moderation, admin, federation page
     "web.contribute",  # proposals and corrections

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -32,34 +34,69 @@ class DomainBlocked(Exception):
         self.host = host
 
 
+class Remembered:
+    """Answers remembered for `ttl` seconds per process; concurrent misses for one key share
+    a single lookup (a busy inbox would otherwise send every request in flight to the
+    database, or to the peer, each time an entry expires)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.values: dict[str, tuple[float, Any]] = {}
+        self.pending: dict[str, asyncio.Task[Any]] = {}
+
+    async def get(self, key: str, load: Callable[[], Awaitable[Any]], *, refresh: bool = False):
+        hit = self.values.get(key)
+        if hit is not None and not refresh and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        task = None if refresh else self.pending.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._load(key, load))
+            if not refresh:
+                self.pending[key] = task
+        # shield: one request giving up (client gone) does not cancel the others' lookup.
+        return await asyncio.shield(task)
+
+    async def _load(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            value = await load()
+        finally:
+            self.pending.pop(key, None)
+        if value is not None:
+            if len(self.values) >= KEY_CACHE_SIZE:
+                self.values.clear()
+            self.values[key] = (time.monotonic(), value)
+        return value
+
+
+def _remembered(app: Starlette, name: str, ttl: float) -> Remembered:
+    found = getattr(app.state, name, None)
+    if found is None:
+        found = Remembered(ttl)
+        setattr(app.state, name, found)
+    return found
+
+
 def cached_key_resolver(app: Starlette, host: str) -> KeyResolver:
     """A KeyResolver answering from the per-process cache first.
 
     On a miss it opens its own short transaction: it refuses a blocked `host` before
     contacting it, then fetches (and caches in the database) the key's actor.
     """
-    cache: dict[str, tuple[float, PublicKey]] | None = getattr(app.state, "key_cache", None)
-    if cache is None:
-        cache = app.state.key_cache = {}
+    cache = _remembered(app, "key_cache", KEY_TTL)
     db = app.state.db
 
     async def resolve(key_id: str, refresh: bool) -> PublicKey | None:
-        now = time.monotonic()
-        hit = cache.get(key_id)
-        if hit is not None and not refresh and now - hit[0] < KEY_TTL:
-            return hit[1]
-        async with db.session() as session:
-            if await instances.is_blocked(session, host) or await instances.is_blocked(
-                session, host_of(key_id)
-            ):
-                raise DomainBlocked(host)
-            fetch = await instance_fetcher(app, session)
-            key = await resolve_key(session, fetch, key_id, refresh=refresh)
-        if key is not None:
-            if len(cache) >= KEY_CACHE_SIZE:
-                cache.clear()
-            cache[key_id] = (now, key)
-        return key
+        async def load() -> PublicKey | None:
+            async with db.session() as session:
+                if await instances.is_blocked(session, host) or await instances.is_blocked(
+                    session, host_of(key_id)
+                ):
+                    raise DomainBlocked(host)
+                fetch = await instance_fetcher(app, session)
+                return await resolve_key(session, fetch, key_id, refresh=refresh)
+
+        # The blocked host is part of the key: a cached key never skips the host check.
+        return await cache.get(f"{host} {key_id}", load, refresh=refresh)
 
     return resolve
 
@@ -73,19 +110,12 @@ async def blocked(app: Starlette, host: str) -> bool:
     The inbox asks on every POST; a block decided elsewhere reaches this process within
     seconds, and the worker checks again (uncached) before it applies anything.
     """
-    cache: dict[str, tuple[float, bool]] | None = getattr(app.state, "block_cache", None)
-    if cache is None:
-        cache = app.state.block_cache = {}
-    now = time.monotonic()
-    hit = cache.get(host)
-    if hit is not None and now - hit[0] < BLOCK_TTL:
-        return hit[1]
-    async with app.state.db.session() as session:
-        answer = await instances.is_blocked(session, host)
-    if len(cache) >= KEY_CACHE_SIZE:
-        cache.clear()
-    cache[host] = (now, answer)
-    return answer
+
+    async def load() -> bool:
+        async with app.state.db.session() as session:
+            return await instances.is_blocked(session, host)
+
+    return await _remembered(app, "block_cache", BLOCK_TTL).get(host, load)
 
 
 class GroupWriter:

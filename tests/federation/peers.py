@@ -43,6 +43,10 @@ class Peer:
     received: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     retry_after: str | None = None
+    # More documents served by GET at their path (collections, objects), and what the
+    # actor document adds (e.g. an `initiatives` collection).
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    actor_extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -74,6 +78,7 @@ class Peer:
             "followers": f"{self.actor}/followers",
             "endpoints": {"sharedInbox": self.inbox},
             "publicKey": {"id": self.key_id, "owner": self.actor, "publicKeyPem": self.public_pem},
+            **self.actor_extra,
         }
 
     def signed_post(
@@ -115,11 +120,20 @@ class Peer:
             self.received.append(orjson.loads(body))
             return Response(status_code=202)
 
+        async def document(request: Request) -> Response:
+            found = self.documents.get(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
+            if found is None:
+                return Response(status_code=404)
+            return Response(orjson.dumps(found), media_type=AS)
+
         return Starlette(
             routes=[
                 Route("/users/alice", actor),
                 Route("/inbox", inbox, methods=["POST"]),
                 Route("/users/alice/inbox", inbox, methods=["POST"]),
+                Route("/{path:path}", document),
             ]
         )
 
