@@ -17,7 +17,7 @@ from sqlalchemy import String, any_, bindparam, insert, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory import search
+from directory import sameas, search
 from directory.initiatives import COLUMNS, Author
 from directory.models import (
     Initiative,
@@ -156,4 +156,7 @@ async def insert_initiatives(
         if batch:
             await session.execute(insert(model), batch)
     await search.index_initiatives(session, ids)
+    for initiative_id, item in zip(ids, items, strict=True):
+        if item.values["same_as"]:
+            await sameas.link_twins(session, initiative_id, item.values["same_as"])
     return ids

@@ -165,7 +165,6 @@ class IndexedSearch:
 
     ids: Select
     rest: list[ColumnElement[bool]]
-    fts: str = ""  # SQLite: the MATCH expression (text and tags)
 
 
 def _tag(prefix: str, value: str) -> str:
@@ -240,7 +239,7 @@ def indexed_search(
     ids = select(FTS.c.rowid.label("id")).where(
         FTS_TABLE.op("MATCH")(expression), FTS.c.rowid.not_in(shadowed_ids())
     )
-    return IndexedSearch(ids, rest, expression)
+    return IndexedSearch(ids, rest)
 
 
 def matching_select(

@@ -202,7 +202,7 @@ async def create_initiative(
     )
     await search.index_initiatives(session, [initiative.id])
     if initiative.same_as:
-        await sameas.link_twins(session, initiative)
+        await sameas.link_twins(session, initiative.id, initiative.same_as)
     return initiative
 
 
@@ -257,7 +257,7 @@ async def update_initiative(
     await session.flush()
     await search.index_initiatives(session, [initiative.id])
     if "same_as" in changes:
-        await sameas.link_twins(session, initiative)
+        await sameas.link_twins(session, initiative.id, initiative.same_as)
     return changes
 
 

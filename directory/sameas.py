@@ -11,6 +11,7 @@ first stored), as long as it is published. The other stays reachable by its own 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, CompoundSelect, exists, select, union
@@ -89,14 +90,16 @@ async def _resolve(session: AsyncSession, uri: str) -> int | None:
     )
 
 
-async def link_twins(session: AsyncSession, initiative: Initiative) -> list[int]:
-    """Record a sameAs link for each initiative its `sameAs` names that we hold; their ids."""
+async def link_twins(
+    session: AsyncSession, initiative_id: int, same_as: Sequence[str] | None
+) -> list[int]:
+    """Record a sameAs link for each initiative `same_as` names that we hold; their ids."""
     linked = []
-    for uri in dict.fromkeys(initiative.same_as or []):
+    for uri in dict.fromkeys(same_as or []):
         twin = await _resolve(session, uri) if isinstance(uri, str) else None
-        if twin is None or twin == initiative.id:
+        if twin is None or twin == initiative_id:
             continue
-        await link(session, initiative.id, twin, note=f"sameAs {uri}")
+        await link(session, initiative_id, twin, note=f"sameAs {uri}")
         linked.append(twin)
     return linked
 

@@ -333,9 +333,7 @@ def _sqlite_ranked_window(
     """
     found = indexed_search(query, "sqlite", theme_ids)
     distance = _distance(query, "sqlite").label("distance")
-    candidates = select(
-        FTS.c.rowid.label("id"), distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank")
-    ).where(FTS_TABLE.op("MATCH")(found.fts))
+    candidates = found.ids.add_columns(distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank"))
     if found.rest or query.near:
         candidates = candidates.join_from(FTS, Initiative, Initiative.id == FTS.c.rowid).where(
             *found.rest

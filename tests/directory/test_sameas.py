@@ -6,11 +6,13 @@ import orjson
 import pytest
 
 from directory import browse, facets, initiatives, mapgrid, sameas
+from directory.batch import NewInitiative, Slugs, insert_initiatives
 from directory.exports import ExportContext, stream_export
 from directory.imports import duplicates
 from directory.initiatives import Author
 from directory.models import Initiative
 from directory.search import SearchQuery, search_initiatives
+from directory.validation import clean_initiative
 
 MOD = Author(None, "moderatrice")
 FEDERATION = Author(None, "federation:region.test")
@@ -160,3 +162,31 @@ async def test_cached_counts_drop_when_a_link_is_made(db):
     # then the counts are computed again.
     assert (before.total, after.total) == (2, 1)
     assert sum(after.facets["statuses"].values()) == 1
+
+
+async def test_a_batch_of_remote_initiatives_naming_a_local_one_is_linked(db):
+    # Given a local initiative, when a backfilled page (the batch writer) brings its copy,
+    async with db.session() as session:
+        mine = await local(session, "Ressourcerie", latitude=46.32, longitude=-0.46)
+        values = clean_initiative(
+            {
+                "name": "Ressourcerie de Niort",
+                "latitude": 46.32,
+                "longitude": -0.46,
+                "same_as": [f"https://maillage.test/initiatives/{mine.slug}"],
+            },
+            theme_slugs=[],
+        )
+        item = NewInitiative(
+            values, moderation_state="published", origin="region.test",
+            uri="https://region.test/initiatives/ressourcerie", via=["region.test"],
+        )  # fmt: skip
+        [copy] = await insert_initiatives(
+            session, [item], author=FEDERATION, action="federation", message="",
+            themes={}, slugs=await Slugs.around(session, [values["name"]]),
+        )  # fmt: skip
+        hidden = await sameas.hidden_ids(session)
+
+    # then the copy is linked and only the local one is listed.
+    assert hidden == {copy}
+    assert await listed(db) == [mine.id]
