@@ -86,6 +86,10 @@ class Urls:
             else self.initiative(initiative.slug)
         )
 
+    def collection(self, slug: str) -> str:
+        """A curated collection of initiatives (its page and its AS2 object)."""
+        return f"{self.base}/collections/{quote(slug, safe='')}"
+
     def activity(self, token: str) -> str:
         return f"{self.base}/activities/{quote(token, safe='')}"
 
