@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.db import Database
 from directory.errors import ValidationError
 from directory.models import Initiative, utcnow
+from federation import replicas
 from federation.fetch import Fetcher, FetchError
 from federation.flow_models import Following
 from federation.inbox import InboxProcessor, Refused, first_type, ref, theme_slugs_by_iri
@@ -116,6 +117,8 @@ class Backfiller:
                     )
                 )
             return stored
+        if not cursor:
+            await self._collections(actor_uri)
         async with self.db.session() as session:
             await session.execute(
                 update(Following)
@@ -128,6 +131,18 @@ class Backfiller:
                 )
             )
         return stored
+
+    async def _collections(self, actor_uri: str) -> None:
+        """Its curated collections too (federation/replicas.py); a failure there is logged,
+        it does not hold back the initiatives' backfill."""
+        try:
+            async with self.db.session() as session:
+                actor = await fetch_actor(session, self.fetcher, actor_uri)
+                await replicas.backfill_collections(
+                    session, self.fetcher, {**actor.document, "id": actor.uri}, self.processor.urls
+                )
+        except (FetchError, ValidationError) as exc:
+            log.warning("collections of %s not backfilled: %s", actor_uri, exc)
 
     async def _first_page(self, actor_uri: str) -> str:
         async with self.db.session() as session:

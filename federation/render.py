@@ -63,6 +63,7 @@ MAILLAGE_TERMS: dict[str, Any] = {
     "relatedTo": {"@id": "maillage:relatedTo", "@type": "@id"},
     "relationNote": "maillage:relationNote",
     "initiatives": {"@id": "maillage:initiatives", "@type": "@id"},
+    "curatedCollections": {"@id": "maillage:curatedCollections", "@type": "@id"},
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, MAILLAGE_TERMS]
 AS_MEDIA_TYPE = "application/activity+json"
@@ -485,6 +486,7 @@ def render_actor(
     }
     if actor.kind == TERRITORY:
         document["initiatives"] = urls.initiatives_collection(actor.name)
+        document["curatedCollections"] = urls.curated_collections(actor.name)
     if actor.kind == THEME and theme is not None:
         document["tag"] = hashtags([theme], urls)
         document["themes"] = [theme.iri]

@@ -7,16 +7,21 @@ remote curated collections under the origin rule (only the collection's origin c
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import collections, relations
-from directory.errors import Conflict
+from directory.errors import Conflict, ValidationError
 from directory.models import Initiative
 from directory.models_collections import Collection
-from federation.parse import ParsedInitiative, parse_collection
-from federation.urls import Urls, host_of
+from federation import instances
+from federation.fetch import Fetcher
+from federation.parse import ParsedInitiative, ParseError, as_list, id_of, parse_collection
+from federation.urls import Urls, host_of, same_origin
+
+log = logging.getLogger("maillage.replicas")
 
 
 class NotOurs(Exception):
@@ -75,3 +80,29 @@ async def remove_collection(session: AsyncSession, uri: str, origin: str) -> Col
     if collection.deleted_at is None:
         await collections.remove_remote(session, collection)
     return collection
+
+
+async def backfill_collections(
+    session: AsyncSession, fetcher: Fetcher, actor_document: dict[str, Any], urls: Urls
+) -> int:
+    """Store the curated collections a followed territory actor lists (after the
+    initiatives' backfill); how many. Only from an instance whose content we publish."""
+    actor_uri = id_of(actor_document.get("id")) or ""
+    listing = id_of(actor_document.get("curatedCollections"))
+    origin = host_of(actor_uri)
+    if not listing or not same_origin(listing, actor_uri):
+        return 0
+    if await instances.trust_of(session, origin) != "publish":
+        return 0
+    document = await fetcher.document(listing)
+    stored = 0
+    for item in as_list(document.get("orderedItems"))[:200]:
+        if not isinstance(item, dict):
+            continue
+        try:
+            async with session.begin_nested():
+                await store_collection(session, item, origin, urls)
+            stored += 1
+        except (NotOurs, ParseError, ValidationError) as exc:
+            log.info("collection %s skipped: %s", id_of(item.get("id")), exc)
+    return stored

@@ -66,6 +66,10 @@ class Urls:
         query = urlencode({"cursor": cursor}) if cursor else "page=true"
         return f"{self.initiatives_collection(name)}?{query}"
 
+    def curated_collections(self, name: str) -> str:
+        """The territory actor's curated collections, inline (followers backfill them)."""
+        return f"{self.actor(name)}/collections"
+
     @property
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"

@@ -266,7 +266,8 @@ OPENAPI_PATHS: dict[str, object] = {
             "security": [{}],
         },
         "post": {
-            "summary": "Lier l'initiative à une initiative publiée connue ici (référent ou plus)",
+            "summary": "Lier l'initiative à une initiative publiée, ici ou sur une autre instance "
+            "(l'adresse distante est récupérée et vérifiée d'abord ; référent ou plus)",
             "requestBody": {
                 "required": True,
                 "content": {

@@ -32,6 +32,7 @@ from web.pages_embed import FRAMEABLE
 from web.templating import isodate, templates_of
 from web.ui import Page, flash, page, refusal, render, see_other
 
+CURATED_LIMIT = 200
 FIELD_LABELS = {
     "name": N_("Nom de la collection"),
     "summary": N_("Présentation"),
@@ -151,6 +152,34 @@ async def collection_embed(request: Request) -> Response:
         {"site": {}, "person": None, "embed": True, "collection": collection, "items": items},
         headers=FRAMEABLE,
     )
+
+
+async def curated_collections(request: Request) -> Response:
+    """The territory actor's curated collections, each object inline (followers backfill
+    them once, then keep up through Create/Update/Delete)."""
+    settings = request.app.state.settings
+    if request.path_params["name"] != settings.territory_username:
+        raise HTTPException(404, "collection inconnue pour cet acteur")
+    urls = Urls.of(settings)
+    async with request.app.state.db.session() as session:
+        denied = await activitypub._authorize(request, session, required=True)
+        if denied is not None:
+            return denied
+        found = [c for c, _n in await collections.list_collections(session) if c.is_local]
+        items = [
+            as2_render.render_collection(
+                c,
+                await collections.item_uris(session, c),
+                urls,
+                settings,
+                with_context=False,
+            )
+            for c in found[:CURATED_LIMIT]
+        ]
+    body = as2_render.ordered_collection(
+        urls.curated_collections(settings.territory_username), total=len(found), items=items
+    )
+    return activitypub.as2(request, body)
 
 
 # --- Référents: create and edit collections. -----------------------------------------
@@ -396,6 +425,7 @@ def routes() -> list[BaseRoute]:
         ),
         Route("/collections/{slug}", collection_page, name="collection"),
         Route("/embed/collection/{slug}", collection_embed, name="collection_embed"),
+        Route("/actors/{name}/collections", curated_collections, name="curated_collections"),
         Route(
             "/initiatives/{slug}/liens",
             _fetcher_first(initiative_links),

@@ -174,3 +174,24 @@ async def test_only_a_collections_origin_changes_it(network, linked):
     copy = await _copy(region, linked["collection"])
     assert copy.name == "Fablabs et visières" and copy.deleted_at is None
     assert await _copy(region, own["id"]) is None
+
+
+async def test_a_new_follower_backfills_existing_collections(network):
+    commune, region = network["commune"], network["region"]
+    # Given a collection the commune made before anyone followed it
+    await _publish(commune, "Visières solidaires")
+    async with commune.db.session() as session:
+        made = await collections.create_collection(session, name="Déjà là", person=None)
+        await collections.add_item(
+            session, made, target="visieres-solidaires", base_url=commune.base
+        )
+    await network.settle()
+    # When the région follows the commune
+    await _follow(region, commune)
+    await network.settle()
+    # Then it backfilled the collection along with the initiatives
+    copy = await _copy(region, f"{commune.base}/collections/{made.slug}")
+    assert copy is not None and copy.name == "Déjà là"
+    async with region.db.session() as session:
+        (item,) = await collections.items_of(session, copy)
+    assert item.initiative is not None and item.initiative.name == "Visières solidaires"
