@@ -10,10 +10,12 @@ from directory import collections, relations
 from directory.initiatives import Author, create_initiative
 from directory.models import Initiative, Relation
 from directory.models_collections import Collection
+from federation.flow_models import OutboxActivity
 from federation.following import follow
 from federation.inbox import InboxProcessor, Refused
 
 ADMIN = Author(None, "test")
+AS = {"Accept": "application/activity+json"}
 
 
 async def _follow(follower, followed) -> None:
@@ -123,12 +125,28 @@ async def test_links_and_collections_reach_followers(network, linked):
     async with region.db.session() as session:
         assert list(await session.scalars(select(Relation))) == []
 
-    # When the commune deletes the collection, the région's copy goes
+    # The Create we sent is served at its id, until the collection goes
     async with commune.db.session() as session:
-        made = await collections.get_collection(session, linked["slug"])
-        await collections.delete_collection(session, made)
-    await network.settle()
-    assert (await _copy(region, linked["collection"])).deleted_at is not None
+        sent = await session.scalar(
+            select(OutboxActivity.activity_id).where(
+                OutboxActivity.object_uri == linked["collection"],
+                OutboxActivity.activity_type == "Create",
+            )
+        )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=commune.app), base_url=commune.base, headers=AS
+    ) as client:
+        served = await client.get(sent)
+        assert served.status_code == 200
+        assert served.json()["object"]["type"] == "OrderedCollection"
+
+        # When the commune deletes the collection, the région's copy goes
+        async with commune.db.session() as session:
+            made = await collections.get_collection(session, linked["slug"])
+            await collections.delete_collection(session, made)
+        await network.settle()
+        assert (await _copy(region, linked["collection"])).deleted_at is not None
+        assert (await client.get(sent)).status_code == 410
     async with region.db.session() as session:
         assert await collections.list_collections(session) == []
 
