@@ -127,6 +127,7 @@ async def measure_view(client: httpx.AsyncClient, params: dict[str, str], runs: 
         size, body = len(response.content), response.json()
     median, p95 = quantiles(times[2:])  # two warm-up requests
     return {
+        "first_ms": times[0],  # cold: computes (and caches) the grid of the filters
         "bytes": size,
         "median_ms": median,
         "p95_ms": p95,
@@ -191,7 +192,11 @@ def bench_browser(url: str, data_dir: Path, runs: int) -> dict:
             page = context.new_page()
             page.goto(f"{server.url}/carte", wait_until="commit")
             page.wait_for_selector("#map[data-state='ready']", timeout=30_000)
-            ready = page.evaluate("performance.now()")
+            # map.js marks the frame after its first clusters are drawn; now() is the ceiling.
+            ready = page.evaluate(
+                "(performance.getEntriesByName('maillage:first-clusters')[0]"
+                " || {startTime: performance.now()}).startTime"
+            )
             clusters = page.locator(".cluster-icon").count()
             if n:  # the first run warms the server's caches
                 samples.append((ready, clusters))
@@ -231,8 +236,8 @@ def report(results: dict, browser: dict | None, count: int) -> str:
         f"Python {platform.python_version()} · {count:,} published initiatives around 400 "
         "towns of a region · `python bench/map.py`".replace(",", " "),
         "",
-        "| database | view | payload | server median | p95 | clusters + points |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| database | view | payload | server median | p95 | first (cold) | clusters + points |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, result in results.items():
         for view in ("initial", "zoomed", "filtered"):
@@ -244,12 +249,12 @@ def report(results: dict, browser: dict | None, count: int) -> str:
             }[view]
             lines.append(
                 f"| {name} | {label} | {r['bytes'] / 1024:.1f} KB | {r['median_ms']:.1f} ms"
-                f" | {r['p95_ms']:.1f} ms | {r['clusters']} + {r['points']} |"
+                f" | {r['p95_ms']:.1f} ms | {r['first_ms']:.0f} ms | {r['clusters']} + {r['points']} |"
             )
         b = result["baseline"]
         lines.append(
             f"| {name} | baseline: all points unclustered | {b['bytes'] / 1024:.0f} KB"
-            f" | {b['median_ms']:.1f} ms | {b['p95_ms']:.1f} ms | 0 + {b['points']} |"
+            f" | {b['median_ms']:.1f} ms | {b['p95_ms']:.1f} ms | | 0 + {b['points']} |"
         )
     if browser:
         lines += [
@@ -258,7 +263,10 @@ def report(results: dict, browser: dict | None, count: int) -> str:
             f"clustered render of /carte median {browser['median_ms']:.0f} ms, "
             f"p95 {browser['p95_ms']:.0f} ms ({browser['clusters']} clusters drawn).",
         ]
-    lines.append("Goals: payload < 150 KB, server < 50 ms, first clustered render < 1.5 s.")
+    lines.append(
+        "Goals: payload < 150 KB, server < 50 ms, first clustered render < 1.5 s."
+        " First (cold): the first request after a change, which computes the grid."
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from directory.facets import cached, connection_cache
 from directory.models import (
     Commune,
     Initiative,
@@ -131,27 +132,39 @@ async def commune(session: AsyncSession, insee_code: str) -> Commune | None:
 async def commune_counts(
     session: AsyncSession, limit: int | None = None
 ) -> list[tuple[str, str, int]]:
-    """(INSEE code, name, count) of communes with published initiatives, most first."""
-    name = func.coalesce(func.max(Commune.name), func.max(Initiative.city))
-    query = (
-        select(Initiative.insee_code, name, func.count(Initiative.id))
-        .outerjoin(Commune, Commune.insee_code == Initiative.insee_code)
-        .where(PUBLISHED, Initiative.insee_code != "")
-        .group_by(Initiative.insee_code)
-        .order_by(func.count(Initiative.id).desc(), name)
-    )
-    if limit:
-        query = query.limit(limit)
-    return [(code, label or code, n) for code, label, n in (await session.execute(query)).all()]
+    """(INSEE code, name, count) of communes with published initiatives, most first.
+
+    The counts (and, for a code missing from `communes`, the city its initiatives give)
+    read every published row: they are cached under the search_state token, renewed by
+    every committed change of an initiative's state or commune (directory/facets.py).
+    Names from `communes` are read fresh.
+    """
+
+    async def count() -> list[tuple[str, str, int]]:
+        rows = await session.execute(
+            select(Initiative.insee_code, func.max(Initiative.city), func.count(Initiative.id))
+            .where(PUBLISHED, Initiative.insee_code != "")
+            .group_by(Initiative.insee_code)
+        )
+        return [(code, city or "", n) for code, city, n in rows.all()]
+
+    counts = await cached(await connection_cache(session), ("commune_counts",), count)
+    names = await commune_names(session, [code for code, _, _ in counts])
+    found = [(code, names.get(code) or city or code, n) for code, city, n in counts]
+    found.sort(key=lambda row: (-row[2], row[1], row[0]))
+    return found[:limit] if limit else found
 
 
 async def commune_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    rows = await session.execute(
-        select(Commune.insee_code, Commune.name).where(Commune.insee_code.in_(codes))
-    )
-    return dict(rows.all())
+    names: dict[str, str] = {}
+    for start in range(0, len(codes), 500):  # within every database's limit of parameters
+        rows = await session.execute(
+            select(Commune.insee_code, Commune.name).where(
+                Commune.insee_code.in_(codes[start : start + 500])
+            )
+        )
+        names.update(rows.all())
+    return names
 
 
 async def related(
@@ -236,22 +249,6 @@ async def bounds(session: AsyncSession) -> tuple[float, float, float, float] | N
         )
     ).one()
     return None if row[0] is None else (row[0], row[1], row[2], row[3])
-
-
-async def in_view(
-    session: AsyncSession, conditions: list, limit: int = 20
-) -> tuple[int, list[Initiative]]:
-    """How many initiatives meet these conditions, and the first ones by name."""
-    total = int(await session.scalar(select(func.count(Initiative.id)).where(*conditions)) or 0)
-    items = list(
-        await session.scalars(
-            select(Initiative)
-            .where(*conditions)
-            .order_by(Initiative.name, Initiative.id)
-            .limit(limit)
-        )
-    )
-    return total, items
 
 
 async def commune_theme_counts(session: AsyncSession, insee_code: str) -> list[ThemeCount]:

@@ -63,8 +63,8 @@ class ThemeRow:
     parent_id: int | None
 
 
-async def connection_cache(session: AsyncSession) -> dict[Hashable, Any] | None:
-    """This connection's cache for the current search_state token; None when unusable."""
+async def search_token(session: AsyncSession) -> str | None:
+    """The current search_state token; None when no cache may be used (see the docstring)."""
     if session.bind.dialect.name == "postgresql":
         row = (
             await session.execute(
@@ -77,6 +77,12 @@ async def connection_cache(session: AsyncSession) -> dict[Hashable, Any] | None:
         token = row[0] if row is not None and row[1] else None
     else:
         token = await session.scalar(select(SearchState.token).where(SearchState.id == 1))
+    return token
+
+
+async def connection_cache(session: AsyncSession) -> dict[Hashable, Any] | None:
+    """This connection's cache for the current search_state token; None when unusable."""
+    token = await search_token(session)
     if token is None:
         return None
     info = (await session.connection()).info

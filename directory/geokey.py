@@ -1,10 +1,11 @@
-"""A Z-order (Morton) key of each initiative's position, for map clustering without sorting.
+"""The map's grid (columns and rows of each level) and a Z-order (Morton) key of positions.
 
-The key interleaves 24 bits of longitude and 24 bits of latitude (equirectangular), so the
-points of any grid cell of level t (2^t columns over 360°, 2^t rows over 180°) have keys in
-one contiguous range: counting a cell is one index range scan. The database computes the
-key itself (a generated column, web/migrations/versions/0004_web.py), so every write path,
-ORM or bulk, keeps it right.
+Level t has 2^t columns over 360° and 2^t rows over 180° (equirectangular); mapgrid.py
+clusters on it. The key interleaves 24 bits of longitude and 24 bits of latitude, so the
+points of any cell of any level have keys in one contiguous range. The database keeps it
+as a generated column (`map_key`, web/migrations/versions/0004_web.py); since 0007 the
+map no longer counts by key ranges (its grids are cached, see mapgrid.py), so no index
+covers it.
 """
 
 from __future__ import annotations

@@ -152,6 +152,8 @@ class Initiative(Base):
         UniqueConstraint("source", "source_id", name="uq_initiatives_source"),
         Index("ix_initiatives_lat_lon", "latitude", "longitude"),
         Index("ix_initiatives_state_id", "moderation_state", "id"),
+        # The map: initiatives of a view grouped by cell without the table (mapgrid.py).
+        Index("ix_initiatives_state_lat_lon", "moderation_state", "latitude", "longitude"),
         # Search: sorted listings and facet counts read these indexes without the table.
         Index("ix_initiatives_state_name", "moderation_state", "name_key", "id"),
         Index("ix_initiatives_state_created", "moderation_state", "created_at", "id"),

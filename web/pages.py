@@ -38,6 +38,7 @@ def routes() -> list[BaseRoute]:
         Route("/carte", pages_map.map_page, name="map"),
         Route("/carte/liste", pages_map.map_list, name="map_list"),
         Route("/map/data.json", pages_map.map_data, name="map_data"),
+        Route("/map/bounds.json", pages_map.map_bounds, name="map_bounds"),
         Route("/initiatives", pages_browse.search_page, name="initiatives"),
         Route("/initiatives/{slug}/historique", pages_initiative.history_page, name="history"),
         Route("/initiatives/{slug}", pages_initiative.initiative_page, name="initiative"),

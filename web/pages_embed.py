@@ -5,9 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from directory import browse
-from directory.filters import conditions
 from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
+from web.pages_map import fitted_bounds, listing
 from web.templating import render
 
 EMBED_FILTERS = ("theme", "commune", "need", "actor_kind", "q")
@@ -18,10 +17,9 @@ FRAMEABLE = {"Content-Security-Policy": "frame-ancestors *"}
 async def embed_map(request: Request) -> Response:
     """The map alone (with its list below), for an iframe on a collectivité's site."""
     query, _ = parse_query(request)
-    db = request.app.state.db
-    async with db.session() as session:
-        bounds = await browse.bounds(session) or (41.3, -5.2, 51.1, 9.6)
-        total, items = await browse.in_view(session, conditions(query, db.dialect), 10)
+    async with request.app.state.db.session() as session:
+        bounds = await fitted_bounds(session, query)
+        total, items = await listing(session, query, 10)
     return await render(
         request,
         "embed_map.html",
@@ -42,10 +40,8 @@ async def embed_map(request: Request) -> Response:
 async def embed_list(request: Request) -> Response:
     """A compact list of initiatives, for an iframe."""
     query, _ = parse_query(request)
-    db = request.app.state.db
-    limit = 50
-    async with db.session() as session:
-        total, items = await browse.in_view(session, conditions(query, db.dialect), limit)
+    async with request.app.state.db.session() as session:
+        total, items = await listing(session, query, 50)
     return await render(
         request,
         "embed_list.html",

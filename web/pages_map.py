@@ -6,17 +6,44 @@ import time
 from dataclasses import replace
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from directory import browse, mapgrid
 from directory.errors import ValidationError
-from directory.filters import conditions
-from directory.search import query_from_params
+from directory.filters import only_moderation_states
+from directory.models import Initiative
+from directory.search import SearchQuery, query_from_params, search_initiatives
 from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
 from web.templating import render
 
 FRANCE = (41.3, -5.2, 51.1, 9.6)
+
+
+async def listing(
+    session: AsyncSession, query: SearchQuery, limit: int = 20
+) -> tuple[int, list[Initiative]]:
+    """How many initiatives match, and the first `limit` of them (by name unless text).
+
+    Through search: the total of a query without text or area is cached, and the page is
+    read in the order of the (moderation_state, name_key) index, so a page of the list
+    costs the same at 100 or 100,000 initiatives.
+    """
+    try:
+        result = await search_initiatives(
+            session, replace(query, facets=False, page=1, per_page=limit)
+        )
+    except ValidationError:  # an unknown theme: parse_query has reported it
+        return 0, []
+    return result.total, result.items
+
+
+async def fitted_bounds(session: AsyncSession, query: SearchQuery) -> mapgrid.BBox:
+    """Where the map opens: around what the filters match, else the whole territory."""
+    if not only_moderation_states(query) and (found := await mapgrid.bounds(session, query)):
+        return found
+    return await browse.bounds(session) or FRANCE
 
 
 def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -28,11 +55,10 @@ def _json(data: object, status: int = 200, headers: dict[str, str] | None = None
 async def map_page(request: Request) -> Response:
     """Filters, the map, and the list of what it shows (the accessible alternative)."""
     query, errors = parse_query(request)
-    db = request.app.state.db
-    async with db.session() as session:
+    async with request.app.state.db.session() as session:
         choices = await filter_choices(session)
-        bounds = await browse.bounds(session) or FRANCE
-        total, items = await browse.in_view(session, conditions(query, db.dialect))
+        bounds = await fitted_bounds(session, query)
+        total, items = await listing(session, query)
     return await render(
         request,
         "map.html",
@@ -108,17 +134,34 @@ async def map_data(request: Request) -> Response:
     )
 
 
+async def map_bounds(request: Request) -> Response:
+    """South, west, north, east of what the filters match (null if nothing), to fit the map."""
+    query, errors = parse_query(request)
+    if errors:
+        return _json({"error": "paramètres invalides", "fields": errors}, 422)
+    async with request.app.state.db.session() as session:
+        found = await mapgrid.bounds(session, query)
+    return _json(
+        {"bounds": [round(v, 5) for v in found] if found else None},
+        headers={"Cache-Control": "public, max-age=60"},
+    )
+
+
 async def map_list(request: Request) -> Response:
     """The list beside the map for a view (HTML fragment, replaced by map.js)."""
     query, _ = parse_query(request)
     try:
         bbox, _zoom = _view(request)
-        query = replace(query, bbox=bbox)
     except ValidationError:
-        pass
-    db = request.app.state.db
-    async with db.session() as session:
-        total, items = await browse.in_view(session, conditions(query, db.dialect))
+        bbox = None
+    async with request.app.state.db.session() as session:
+        if bbox is not None and mapgrid.grid_key(query) is not None:
+            # A view that holds everything the filters match counts like no view at all
+            # (a cached total) rather than over every initiative in the box.
+            found = await mapgrid.bounds(session, query)
+            if found is not None and mapgrid.contains(bbox, found):
+                bbox = None
+        total, items = await listing(session, replace(query, bbox=bbox) if bbox else query)
     return await render(
         request,
         "_map_list.html",

@@ -69,6 +69,25 @@ async def test_map_shows_clusters_and_the_list_follows_the_theme_filter(page, ar
     assert await page.locator("#map-theme").input_value() == "alimentation"
 
 
+async def test_the_first_clusters_come_from_the_early_request_and_filters_refit(page):
+    data_requests = []
+    page.on("request", lambda r: "/map/data.json" in r.url and data_requests.append(r.url))
+    await page.goto("/carte")
+    await wait_map_ready(page)
+    # map-early.js asked for the very view Leaflet opened on: no second request.
+    assert len(data_requests) == 1
+    assert await page.evaluate("performance.getEntriesByName('maillage:first-clusters').length")
+    zoom_before = int((await page.evaluate("location.hash")).split("/")[0][1:])
+
+    # Choosing a theme fits the map to what it matches: two initiatives 5 km apart.
+    async with page.expect_response(lambda r: "/map/bounds.json" in r.url):
+        await page.select_option("#map-theme", "alimentation")
+    await page.wait_for_function(f"!location.hash.startsWith('#{zoom_before}/')")
+    await wait_map_ready(page)
+    assert int((await page.evaluate("location.hash")).split("/")[0][1:]) > zoom_before
+    assert await page.locator(".point-icon, .cluster-icon").count() >= 1
+
+
 async def test_clicking_a_cluster_zooms_in_until_single_initiatives(page):
     await page.goto("/carte?commune=44109")
     await wait_map_ready(page)

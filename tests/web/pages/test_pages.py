@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from directory.models import Initiative
+
 HTML = {"accept": "text/html,application/xhtml+xml"}
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -259,3 +261,30 @@ async def test_static_files_and_npm_assets_are_served_locally(client):
     assert (await client.get("/static/js/map.js")).status_code == 200
     leaflet = await client.get("/assets/leaflet/leaflet.js")
     assert leaflet.status_code == 200 and "Leaflet" in leaflet.text[:500]
+
+
+async def test_the_map_and_its_embed_open_on_what_the_filters_match(client, sample):
+    fitted = 'data-bounds="47.185,-1.64,47.22,-1.56"'  # the two published food initiatives
+    assert fitted in (await client.get("/carte?theme=alimentation", headers=HTML)).text
+    assert fitted in (await client.get("/embed/map?theme=alimentation", headers=HTML)).text
+    assert fitted not in (await client.get("/carte", headers=HTML)).text
+    response = await client.get("/map/bounds.json?theme=alimentation")
+    assert response.json() == {"bounds": [47.185, -1.64, 47.22, -1.56]}
+    cycling = (await client.get("/map/bounds.json?q=Vélocampus")).json()["bounds"]
+    assert cycling == [47.245, -1.555, 47.245, -1.555]
+    assert (await client.get("/map/bounds.json?q=introuvablezz")).json() == {"bounds": None}
+    assert (await client.get("/map/bounds.json?need=inconnu")).status_code == 422
+
+
+async def test_map_page_counts_and_communes_follow_each_published_change(client, db, sample):
+    body = (await client.get("/carte", headers=HTML)).text
+    assert "7 initiatives" in body
+    assert 'value="44184"' in body
+    async with db.session() as session:
+        fablab = await session.get(Initiative, sample["fablab-de-l-estuaire"].id)
+        fablab.moderation_state = "withdrawn"
+    body = (await client.get("/carte", headers=HTML)).text
+    assert "6 initiatives" in body
+    assert 'value="44184"' not in body  # its only initiative left the map
+    data = (await client.get("/map/data.json?bbox=46.5,-3,48,-1&zoom=7")).json()
+    assert data["total"] == 6

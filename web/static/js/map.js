@@ -12,7 +12,7 @@
 
   var map = L.map(el, { keyboard: true, zoomControl: true, minZoom: 2, maxZoom: 18, worldCopyJump: true });
   map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
+  var tiles = L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 });
   var layer = L.layerGroup().addTo(map);
 
   function fmt(template, values) {
@@ -91,14 +91,26 @@
 
   var pending = null;
   var listPending = null;
+  var drawn = 0;
   function refresh() {
     var params = viewParams();
+    var url = el.dataset.data + "?" + params.toString();
     if (pending) pending.abort();
     pending = new AbortController();
     el.dataset.state = "loading";
-    fetch(el.dataset.data + "?" + params.toString(), { signal: pending.signal, headers: { Accept: "application/json" } })
+    // map-early.js may have asked for this very view while Leaflet was loading.
+    var early = window.maillageEarlyView;
+    window.maillageEarlyView = null;
+    var signal = pending.signal;
+    (early && early.url === url ? early.response : fetch(url, { signal: signal, headers: { Accept: "application/json" } }))
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(draw)
+      .then(function (data) {
+        if (signal.aborted) return;
+        draw(data);
+        if (!drawn++ && window.performance && performance.mark) {
+          requestAnimationFrame(function () { performance.mark("maillage:first-clusters"); });
+        }
+      })
       .catch(function (err) { if (err.name !== "AbortError") { el.dataset.state = "error"; } });
     if (list && el.dataset.list) {
       if (listPending) listPending.abort();
@@ -132,16 +144,37 @@
     map.setView([parseFloat(hash[2]), parseFloat(hash[3])], parseInt(hash[1], 10));
   } else {
     var b = (el.dataset.bounds || "").split(",").map(parseFloat);
-    if (b.length === 4 && b.every(isFinite)) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: [20, 20] });
+    // The bounds of what the filters match (a single initiative: zoom 15 at most).
+    if (b.length === 4 && b.every(isFinite)) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: [20, 20], maxZoom: 15 });
     else map.setView([46.6, 2.4], 6);
   }
   map.on("moveend", refresh);
   refresh();
+  tiles.addTo(map);  // after the clusters request: they are what the page is for
+
+  // New filters: fit the map to what they match (moveend then refreshes), else refresh here.
+  var fitting = null;
+  function refit() {
+    if (!el.dataset.fit) { refresh(); return; }
+    if (fitting) fitting.abort();
+    fitting = new AbortController();
+    fetch(el.dataset.fit + "?" + filterParams().toString(), { signal: fitting.signal, headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        var before = map.getCenter().toString() + map.getZoom();
+        if (data.bounds) {
+          var b = data.bounds;
+          map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: [20, 20], maxZoom: 15, animate: false });
+        }
+        if (map.getCenter().toString() + map.getZoom() === before) refresh();
+      })
+      .catch(function (err) { if (err.name !== "AbortError") refresh(); });
+  }
 
   if (form) {
-    form.addEventListener("change", function () { refresh(); });
-    form.addEventListener("submit", function (event) { event.preventDefault(); refresh(); });
-    form.addEventListener("reset", function () { setTimeout(refresh, 0); });
+    form.addEventListener("change", function () { refit(); });
+    form.addEventListener("submit", function (event) { event.preventDefault(); refit(); });
+    form.addEventListener("reset", function () { setTimeout(refit, 0); });
   }
   window.addEventListener("load", notifyHeight);
 })();
