@@ -1,4 +1,4 @@
-"""Tables of curated collections (migration 0008): a named, ordered set of initiatives.
+"""Tables of curated collections (migration 0009): a named, ordered set of initiatives.
 
 Kept apart from directory/models.py so each area owns its tables; both map onto the same
 `Base`. A collection is ours (origin None) or a copy of a remote one (origin its host, uri

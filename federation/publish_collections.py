@@ -23,7 +23,7 @@ from federation.publish import BATCH, Publisher
 
 
 class FederatedCollection(Base):
-    """What we last told our followers about one of our collections (migration 0008)."""
+    """What we last told our followers about one of our collections (migration 0009)."""
 
     __tablename__ = "federated_collections"
 

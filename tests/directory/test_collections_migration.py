@@ -1,4 +1,4 @@
-"""The tables built by migration 0008 match their models (collections and what we sent)."""
+"""The tables built by migration 0009 match their models (collections and what we sent)."""
 
 from __future__ import annotations
 
