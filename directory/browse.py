@@ -177,7 +177,13 @@ async def related(
     rows = await session.execute(
         select(Relation, target)
         .outerjoin(
-            target, (target.id == Relation.target_id) & (target.moderation_state == "published")
+            target,
+            or_(
+                target.id == Relation.target_id,
+                # A remote initiative that reached us after the link was made.
+                Relation.target_id.is_(None) & (target.uri == Relation.target_uri),
+            )
+            & (target.moderation_state == "published"),
         )
         .where(Relation.initiative_id == initiative.id)
         .order_by(Relation.kind, Relation.id)

@@ -260,7 +260,10 @@ class Relation(Base):
     """A link from an initiative to another one (here or on another instance)."""
 
     __tablename__ = "relations"
-    __table_args__ = (UniqueConstraint("initiative_id", "target_uri", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "target_uri", "kind"),
+        Index("ix_relations_target_uri", "target_uri"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     initiative_id: Mapped[int] = mapped_column(

@@ -1,8 +1,12 @@
 """Links a référent draws between initiatives: similar, partner, inspired by, same network.
 
 A target is a published initiative we hold: a local one (by slug or by its URL on this
-instance) or a followed one (by its canonical URI, already fetched and verified by the
-federation layer when it reached us). Anything else is refused with a reason.
+instance) or a remote one (by its canonical URI, fetched and verified by the federation
+layer when it reached us, or just before the link: federation/lookup.py). Anything else is
+refused with a reason.
+
+Links are part of the initiative's ActivityPub object: adding or removing one moves the
+initiative's `updated_at` (and leaves a revision), so the publisher sends an Update.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import Conflict, NotFound, ValidationError
 from directory.messages import N_
-from directory.models import Initiative, Relation
+from directory.models import Initiative, Relation, Revision, utcnow
 from directory.vocabulary import RELATION_KIND_SLUGS, RELATION_KINDS
 
 NOTE_LIMIT = 1000
@@ -94,11 +98,28 @@ async def add_relation(
         created_by_id=person_id,
     )
     session.add(relation)
+    _touch(session, initiative, person_id, {"relations": [None, f"{kind} {uri}"]})
     await session.flush()
     return relation
 
 
+def _touch(
+    session: AsyncSession, initiative: Initiative, person_id: int | None, changes: dict
+) -> None:
+    """The initiative changed (its links are part of it): new `updated_at`, a revision."""
+    initiative.updated_at = utcnow()
+    session.add(
+        Revision(
+            initiative_id=initiative.id,
+            person_id=person_id,
+            action="relation",
+            changes=changes,
+        )
+    )
+
+
 async def relations_of(session: AsyncSession, initiative: Initiative) -> Sequence[Relation]:
+    """The initiative's links, oldest first."""
     return list(
         await session.scalars(
             select(Relation).where(Relation.initiative_id == initiative.id).order_by(Relation.id)
@@ -106,10 +127,61 @@ async def relations_of(session: AsyncSession, initiative: Initiative) -> Sequenc
     )
 
 
-async def remove_relation(session: AsyncSession, initiative: Initiative, relation_id: int) -> None:
+async def remove_relation(
+    session: AsyncSession, initiative: Initiative, relation_id: int, *, person_id: int | None = None
+) -> None:
     """Delete one of the initiative's links; NotFound if it has no such link."""
     relation = await session.get(Relation, relation_id)
     if relation is None or relation.initiative_id != initiative.id:
         raise NotFound(N_("lien introuvable"))
+    _touch(
+        session,
+        initiative,
+        person_id,
+        {"relations": [f"{relation.kind} {relation.target_uri}", None]},
+    )
     await session.delete(relation)
+    await session.flush()
+
+
+async def replace_remote_relations(
+    session: AsyncSession,
+    initiative: Initiative,
+    links: Sequence[tuple[str, str, str]],
+    *,
+    local_base_url: str,
+) -> None:
+    """Set a remote initiative's links to what its origin says: (kind, target uri, note).
+
+    Targets we hold now (ours, or remote copies) are linked by id; pages also find the
+    others by uri when their initiative reaches us later (browse.related).
+    """
+    existing = {(r.kind, r.target_uri): r for r in await relations_of(session, initiative)}
+    wanted: dict[tuple[str, str], str] = {}
+    for kind, target, note in links:
+        if kind in RELATION_KIND_SLUGS and target and len(target) <= 500:
+            wanted.setdefault((kind, target), " ".join(note.split())[:NOTE_LIMIT])
+    for key, relation in existing.items():
+        if key not in wanted:
+            await session.delete(relation)
+    ours = f"{local_base_url.rstrip('/')}/initiatives/"
+    for (kind, target), note in wanted.items():
+        relation = existing.get((kind, target))
+        if relation is not None:
+            relation.note = note
+            continue
+        if target.startswith(ours):
+            slug = unquote(target[len(ours) :])
+            target_id = await session.scalar(select(Initiative.id).where(Initiative.slug == slug))
+        else:
+            target_id = await session.scalar(select(Initiative.id).where(Initiative.uri == target))
+        session.add(
+            Relation(
+                initiative_id=initiative.id,
+                target_uri=target,
+                target_id=target_id if target_id != initiative.id else None,
+                kind=kind,
+                note=note,
+            )
+        )
     await session.flush()

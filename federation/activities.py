@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.models import Initiative
 from federation.flow_models import FederatedObject, OutboxActivity
 from federation.parse import PUBLIC_ALIASES, ids_of
+from federation.publish_collections import FederatedCollection
 from federation.urls import host_of
 
 # Activities that carry or point at an initiative: gone when the initiative is.
@@ -64,7 +65,15 @@ async def is_gone(session: AsyncSession, row: OutboxActivity) -> bool:
     federated = await session.scalar(
         select(FederatedObject).where(FederatedObject.object_uri == row.object_uri)
     )
-    if federated is None or federated.state != "published" or federated.initiative_id is None:
+    if federated is None:
+        # A curated collection's Create/Update: gone with the collection.
+        state = await session.scalar(
+            select(FederatedCollection.state).where(
+                FederatedCollection.object_uri == row.object_uri
+            )
+        )
+        return state != "published"
+    if federated.state != "published" or federated.initiative_id is None:
         return True
     state = await session.scalar(
         select(Initiative.moderation_state).where(Initiative.id == federated.initiative_id)

@@ -22,10 +22,11 @@ from directory.errors import ValidationError
 from directory.initiatives import Author
 from directory.models import Initiative, Theme, utcnow
 from directory.validation import clean_initiative
+from federation import replicas
 from federation.fetch import Fetcher, FetchError
 from federation.flow_models import Following
 from federation.inbox import InboxProcessor, Refused, first_type, ref, theme_slugs_by_iri
-from federation.parse import ParseError, parse_initiative
+from federation.parse import ParsedInitiative, ParseError, parse_initiative
 from federation.remote import fetch_actor
 from federation.urls import host_of, same_origin
 
@@ -127,6 +128,8 @@ class Backfiller:
                     )
                 )
             return stored
+        if not cursor:
+            await self._collections(actor_uri)
         async with self.db.session() as session:
             await session.execute(
                 update(Following)
@@ -139,6 +142,18 @@ class Backfiller:
                 )
             )
         return stored
+
+    async def _collections(self, actor_uri: str) -> None:
+        """Its curated collections too (federation/replicas.py); a failure there is logged,
+        it does not hold back the initiatives' backfill."""
+        try:
+            async with self.db.session() as session:
+                actor = await fetch_actor(session, self.fetcher, actor_uri)
+                await replicas.backfill_collections(
+                    session, self.fetcher, {**actor.document, "id": actor.uri}, self.processor.urls
+                )
+        except (FetchError, ValidationError) as exc:
+            log.warning("collections of %s not backfilled: %s", actor_uri, exc)
 
     async def _first_page(self, actor_uri: str) -> str:
         async with self.db.session() as session:
@@ -210,6 +225,7 @@ class Backfiller:
             if i.uri
         }
         new: list[NewInitiative] = []
+        links: dict[str, ParsedInitiative] = {}
         skipped: list[str] = []
         stored = 0
         for uri, obj in zip(uris, objects, strict=True):
@@ -220,8 +236,8 @@ class Backfiller:
                     )
                     stored += 1
                     continue
-                data = parse_initiative(obj, theme_slugs_by_iri=by_iri).values
-                values = clean_initiative(data, theme_slugs=theme_ids)
+                parsed = parse_initiative(obj, theme_slugs_by_iri=by_iri)
+                values = clean_initiative(parsed.values, theme_slugs=theme_ids)
             except (Refused, ValidationError, ParseError) as exc:
                 skipped.append(_skip_note(uri, exc))
                 continue
@@ -231,7 +247,8 @@ class Backfiller:
             new.append(
                 NewInitiative(values, moderation_state=state, origin=origin, uri=uri, via=[origin])
             )
-        await insert_initiatives(
+            links[uri] = parsed
+        ids = await insert_initiatives(
             session,
             new,
             author=Author(None, f"federation:{origin}"),
@@ -240,6 +257,12 @@ class Backfiller:
             themes=theme_ids,
             slugs=await Slugs.around(session, [item.values["name"] for item in new]),
         )
+        for initiative_id, item in zip(ids, new, strict=True):
+            if links[item.uri].relations:  # their links, as the origin states them
+                initiative = await session.get(Initiative, initiative_id)
+                await replicas.keep_links(
+                    session, initiative, links[item.uri], self.processor.urls, created=True
+                )
         return stored + len(new), skipped
 
     async def _store_careful(

@@ -28,7 +28,7 @@ from directory.db import Database
 from directory.errors import ValidationError
 from directory.initiatives import Author
 from directory.models import Initiative, Theme, utcnow
-from federation import follows, inbox_store, instances, keys, render
+from federation import follows, inbox_store, instances, keys, render, replicas
 from federation.delivery_store import enqueue_activity
 from federation.fetch import Fetcher, FetchError
 from federation.http import NetworkError
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("maillage.inbox")
 
 INITIATIVE_TYPES = ("Page",)
+COLLECTION_TYPES = ("OrderedCollection",)  # curated collections (federation/replicas.py)
 
 
 class Refused(Exception):
@@ -269,7 +270,8 @@ class InboxProcessor:
         """
         uri = ref(page.get("id"))
         themes = themes if themes is not None else await theme_slugs_by_iri(session)
-        data = parse_initiative(page, theme_slugs_by_iri=themes).values
+        parsed = parse_initiative(page, theme_slugs_by_iri=themes)
+        data = parsed.values
         author = Author(None, f"federation:{origin}")
         if known is None:
             existing = await directory.get_by_uri(session, uri)
@@ -283,6 +285,7 @@ class InboxProcessor:
             )
             if existing.moderation_state == "withdrawn":
                 await directory.moderate(session, existing, state, author=author)
+            await replicas.keep_links(session, existing, parsed, self.urls, created=False)
             return existing, False
         initiative = await directory.create_initiative(
             session,
@@ -293,6 +296,7 @@ class InboxProcessor:
             uri=uri,
             via=via,
         )
+        await replicas.keep_links(session, initiative, parsed, self.urls, created=True)
         return initiative, True
 
     async def _object(self, session: AsyncSession, value: Any, host: str) -> dict[str, Any]:
@@ -305,18 +309,32 @@ class InboxProcessor:
         if obj is None:
             obj = await self.fetcher.document(uri)
         kind = first_type(obj.get("type"))
-        if kind not in INITIATIVE_TYPES:
+        if kind not in INITIATIVE_TYPES + COLLECTION_TYPES:
             raise Ignored(f"objet de type {kind or '(aucun)'} : pas une initiative")
         return obj
 
+    async def _collection(self, session: AsyncSession, obj: dict[str, Any], host: str) -> str:
+        """A curated collection from its origin: stored when we trust the instance."""
+        if await self.trust_state(session, host) != "published":
+            raise Ignored(f"collection de {host} non reprise : instance non approuvée")
+        try:
+            collection, created = await replicas.store_collection(session, obj, host, self.urls)
+        except replicas.NotOurs as exc:
+            raise Refused(str(exc)) from exc
+        return f"collection {'créée' if created else 'mise à jour'} : {collection.slug}"
+
     async def _on_create(self, session: AsyncSession, activity: dict, actor: str, host: str) -> str:
         page = await self._object(session, activity.get("object"), host)
+        if first_type(page.get("type")) in COLLECTION_TYPES:
+            return await self._collection(session, page, host)
         state = await self.trust_state(session, host)
         initiative, created = await self.store_remote(session, page, host, [host], state)
         return f"{'créée' if created else 'mise à jour'} : {initiative.slug}"
 
     async def _on_update(self, session: AsyncSession, activity: dict, actor: str, host: str) -> str:
         page = await self._object(session, activity.get("object"), host)
+        if first_type(page.get("type")) in COLLECTION_TYPES:
+            return await self._collection(session, page, host)
         existing = await directory.get_by_uri(session, ref(page.get("id")))
         if existing is not None and existing.origin != host:
             raise Refused("seule l'instance d'origine peut modifier cette initiative")
@@ -338,6 +356,12 @@ class InboxProcessor:
             raise Refused(f"l'objet {uri} n'est pas sur l'hôte de l'acteur ({host})")
         existing = await directory.get_by_uri(session, uri)
         if existing is None:
+            try:
+                collection = await replicas.remove_collection(session, uri, host)
+            except replicas.NotOurs as exc:
+                raise Refused(str(exc)) from exc
+            if collection is not None:
+                return f"collection retirée : {collection.slug}"
             raise Ignored(f"suppression d'un objet inconnu ici : {uri}")
         if existing.origin != host:
             raise Refused("seule l'instance d'origine peut supprimer cette initiative")

@@ -289,6 +289,8 @@ class ParsedInitiative:
     attributed_to: str | None
     values: dict[str, Any]
     relations: list[tuple[str, str]] = field(default_factory=list)
+    # The référent's note on a link, by (kind, target).
+    relation_notes: dict[tuple[str, str], str] = field(default_factory=dict)
     published: datetime | None = None
     updated: datetime | None = None
     url: str = ""
@@ -406,6 +408,7 @@ def parse_initiative(
         values["image_url"] = image
 
     relations: list[tuple[str, str]] = []
+    relation_notes: dict[tuple[str, str], str] = {}
     if structured:
         values["themes"] = _themes(document.get("themes"), theme_slugs_by_iri, notes)
         values["actor_kinds"] = _vocabulary(
@@ -444,6 +447,9 @@ def parse_initiative(
             kind, target = item.get("relationKind"), id_of(item.get("relatedTo"))
             if kind in slugs(RELATION_KINDS) and is_http_uri(target):
                 relations.append((kind, target or ""))
+                note = plain_text(text_of(item.get("relationNote")))[:1000]
+                if note:
+                    relation_notes[(kind, target or "")] = note
             else:
                 notes.append("malformed relation dropped")
     else:
@@ -464,10 +470,57 @@ def parse_initiative(
         attributed_to=attributed[0] if attributed else None,
         values=values,
         relations=relations,
+        relation_notes=relation_notes,
         published=parse_datetime(document.get("published")),
         updated=parse_datetime(document.get("updated")),
         url=_uri_or_empty(document.get("url")),
         content_html=content_html,
         notes=notes,
         structured=structured,
+    )
+
+
+# Curated collections.
+
+COLLECTION_ITEMS_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ParsedCollection:
+    """A remote curated collection: an `OrderedCollection` with a name and inline items."""
+
+    uri: str
+    attributed_to: str | None
+    name: str
+    summary: str
+    items: tuple[str, ...]
+
+
+def parse_collection(document: Mapping[str, Any]) -> ParsedCollection:
+    """A curated collection; ParseError unless it is a named OrderedCollection of ids."""
+    if not isinstance(document, Mapping):
+        raise ParseError("an object must be a JSON object")
+    uri = require_uri(document)
+    if not has_type(document, "OrderedCollection", "Collection"):
+        raise ParseError(f"not a collection (type {sorted(types_of(document))})")
+    name = plain_text(_field_text(document, "name"))
+    if not name:
+        raise ParseError("a curated collection needs a `name`")
+    source = document.get("source")
+    summary = (
+        source["content"]
+        if isinstance(source, Mapping) and isinstance(source.get("content"), str)
+        else plain_text(sanitize_html(_field_text(document, "summary")))
+    )
+    raw = document.get("orderedItems", document.get("items"))
+    items = [i for i in ids_of(raw) if is_http_uri(i)]
+    if len(items) > COLLECTION_ITEMS_LIMIT:
+        raise ParseError(f"more than {COLLECTION_ITEMS_LIMIT} items")
+    attributed = ids_of(document.get("attributedTo"))
+    return ParsedCollection(
+        uri=uri,
+        attributed_to=attributed[0] if attributed else None,
+        name=name[:NAME_LIMIT],
+        summary=plain_text(summary)[:1000] if summary else "",
+        items=tuple(items),
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from directory.models import Initiative, Relation, Theme
+from directory.models_collections import Collection
 from directory.records import public_record
 from directory.vocabulary import THEME_IRI_PREFIX
 from federation.content import markdown_to_html
@@ -60,7 +61,9 @@ MAILLAGE_TERMS: dict[str, Any] = {
     "relations": {"@id": "maillage:relations", "@container": "@set"},
     "relationKind": "maillage:relationKind",
     "relatedTo": {"@id": "maillage:relatedTo", "@type": "@id"},
+    "relationNote": "maillage:relationNote",
     "initiatives": {"@id": "maillage:initiatives", "@type": "@id"},
+    "curatedCollections": {"@id": "maillage:curatedCollections", "@type": "@id"},
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, MAILLAGE_TERMS]
 AS_MEDIA_TYPE = "application/activity+json"
@@ -199,7 +202,7 @@ def render_initiative(
         "status": record["status"],
         "contacts": _contacts(record),
         "sameAs": list(record["same_as"]),
-        "relations": [{"relationKind": r.kind, "relatedTo": r.target_uri} for r in relations],
+        "relations": [_relation(r) for r in relations],
         "license": settings.licence_url,
     }
     if record["opening_hours"]:
@@ -214,6 +217,45 @@ def render_initiative(
     if with_context:
         page = {"@context": CONTEXT, **page}
     return page
+
+
+def _relation(relation: Relation) -> dict[str, str]:
+    found = {"relationKind": relation.kind, "relatedTo": relation.target_uri}
+    if relation.note:
+        found["relationNote"] = relation.note
+    return found
+
+
+def render_collection(
+    collection: Collection,
+    items: Sequence[str],
+    urls: Urls,
+    settings: Settings,
+    *,
+    with_context: bool = True,
+) -> dict[str, Any]:
+    """One of our curated collections: an `OrderedCollection` of its initiatives' ids."""
+    territory = urls.actor(settings.territory_username)
+    uri = urls.collection(collection.slug)
+    body: dict[str, Any] = {
+        "id": uri,
+        "type": "OrderedCollection",
+        "name": collection.name,
+        "summary": markdown_to_html(collection.summary) if collection.summary else "",
+        "source": {"content": collection.summary, "mediaType": "text/plain"},
+        "url": uri,
+        "attributedTo": territory,
+        "audience": territory,
+        "to": [PUBLIC],
+        "cc": [urls.followers(settings.territory_username)],
+        "published": iso(collection.created_at),
+        "updated": iso(collection.updated_at),
+        "totalItems": len(items),
+        "orderedItems": list(items),
+    }
+    if with_context:
+        body = {"@context": CONTEXT, **body}
+    return body
 
 
 def tombstone(
@@ -283,14 +325,20 @@ def update(activity_id: str, actor: str, page: dict[str, Any]) -> dict[str, Any]
 
 
 def delete(
-    activity_id: str, actor: str, uri: str, *, followers: str, deleted: datetime | None = None
+    activity_id: str,
+    actor: str,
+    uri: str,
+    *,
+    followers: str,
+    deleted: datetime | None = None,
+    former_type: str = "Page",
 ) -> dict[str, Any]:
     """Delete{Tombstone} to the public and the actor's followers."""
     return _activity(
         "Delete",
         activity_id,
         actor,
-        tombstone(uri, deleted=deleted),
+        tombstone(uri, deleted=deleted, former_type=former_type),
         to=[PUBLIC],
         cc=[followers],
         published=deleted,
@@ -438,6 +486,7 @@ def render_actor(
     }
     if actor.kind == TERRITORY:
         document["initiatives"] = urls.initiatives_collection(actor.name)
+        document["curatedCollections"] = urls.curated_collections(actor.name)
     if actor.kind == THEME and theme is not None:
         document["tag"] = hashtags([theme], urls)
         document["themes"] = [theme.iri]

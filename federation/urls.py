@@ -66,6 +66,10 @@ class Urls:
         query = urlencode({"cursor": cursor}) if cursor else "page=true"
         return f"{self.initiatives_collection(name)}?{query}"
 
+    def curated_collections(self, name: str) -> str:
+        """The territory actor's curated collections, inline (followers backfill them)."""
+        return f"{self.actor(name)}/collections"
+
     @property
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"
@@ -85,6 +89,10 @@ class Urls:
             if initiative.origin and initiative.uri
             else self.initiative(initiative.slug)
         )
+
+    def collection(self, slug: str) -> str:
+        """A curated collection of initiatives (its page and its AS2 object)."""
+        return f"{self.base}/collections/{quote(slug, safe='')}"
 
     def activity(self, token: str) -> str:
         return f"{self.base}/activities/{quote(token, safe='')}"

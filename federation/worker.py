@@ -26,6 +26,7 @@ from federation.http import HttpClient
 from federation.inbox import InboxProcessor
 from federation.nodeinfo import SoftwareSurvey
 from federation.publish import Publisher
+from federation.publish_collections import CollectionPublisher
 from federation.urls import Urls
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class Worker:
         self.resolve = resolve
         self.urls = Urls.of(settings)
         self.publisher = Publisher(settings, clock=self._now)
+        self.collection_publisher = CollectionPublisher(settings, clock=self._now)
         self.deliverer = Deliverer(db, client, self.urls, batch=delivery_batch, clock=self._now)
         self._fetcher: Fetcher | None = None
         self._processor: InboxProcessor | None = None
@@ -90,6 +92,8 @@ class Worker:
         done = await self._processor.run_once()
         async with self.db.session() as session:
             done += await self.publisher.run_once(session)
+        async with self.db.session() as session:
+            done += await self.collection_publisher.run_once(session)
         done += await self.deliverer.run_once()
         done += await self._backfiller.run_once()
         done += await self._survey.run_once()

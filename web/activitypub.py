@@ -54,7 +54,7 @@ def http_client(app: Starlette) -> HttpClient:
     return client
 
 
-async def instance_fetcher(app: Starlette, session: AsyncSession) -> Fetcher:
+async def instance_fetcher(app: Starlette, session: AsyncSession | None = None) -> Fetcher:
     """The Fetcher signing with the instance actor's key, made once per process (loading
     an RSA private key costs ~0.2 s: not something to do per request)."""
     fetcher = getattr(app.state, "instance_fetcher", None)

@@ -32,7 +32,8 @@ ROUTE_MODULES = (
     "web.contribute",  # proposals and corrections
     "web.imports",  # import/export pages and open data downloads
     "web.opendata",  # /donnees: what can be downloaded, under which licence
-    "web.diagnostic",  # /diagnostic, référents, collections
+    "web.diagnostic",  # /diagnostic, référents' links (JSON API)
+    "web.pages_collections",  # /collections, référents' collections and links (HTML)
     "web.metrics",  # /metrics (Prometheus text format)
     "web.pages",  # public pages (home, map, list, initiative, theme, commune, feeds)
 )

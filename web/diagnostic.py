@@ -23,6 +23,8 @@ from directory.models import Initiative, Relation
 from directory.territory import communes
 from directory.themes import all_themes
 from directory.vocabulary import ACTOR_KINDS, NEEDS, RELATION_KINDS
+from federation import lookup
+from web.activitypub import instance_fetcher
 from web.api_common import JSON, json_body, path_id
 from web.auth import require_role
 from web.i18n import lazy_language
@@ -178,6 +180,9 @@ async def _local_initiative(session: AsyncSession, slug: str) -> Initiative:
 async def relations_endpoint(request: Request) -> Response:
     """GET the links of an initiative; POST {target, kind, note} to add one (référent+)."""
     slug = request.path_params["slug"]
+    # Made before this unit of work writes: the first call stores the instance actor in a
+    # transaction of its own (on SQLite, one writer at a time).
+    fetcher = await instance_fetcher(request.app) if request.method == "POST" else None
     async with request.app.state.db.session() as session:
         if request.method == "GET":
             initiative = await _local_initiative(session, slug)
@@ -186,6 +191,15 @@ async def relations_endpoint(request: Request) -> Response:
         person = await require_role(request, session, "referent")
         data = await json_body(request)
         initiative = await _local_initiative(session, slug)
+        # A remote target is fetched and validated first (and stored), then linked.
+        assert fetcher is not None
+        await lookup.ensure_remote_initiative(
+            session,
+            fetcher,
+            request.app.state.settings,
+            request.app.state.db,
+            str(data.get("target") or ""),
+        )
         relation = await relations.add_relation(
             session,
             initiative,
@@ -202,9 +216,9 @@ async def relations_endpoint(request: Request) -> Response:
 async def relation_delete(request: Request) -> Response:
     """DELETE one link of an initiative (référent+)."""
     async with request.app.state.db.session() as session:
-        await require_role(request, session, "referent")
+        person = await require_role(request, session, "referent")
         initiative = await _local_initiative(session, request.path_params["slug"])
-        await relations.remove_relation(session, initiative, path_id(request))
+        await relations.remove_relation(session, initiative, path_id(request), person_id=person.id)
     return Response(status_code=204)
 
 
@@ -252,7 +266,8 @@ OPENAPI_PATHS: dict[str, object] = {
             "security": [{}],
         },
         "post": {
-            "summary": "Lier l'initiative à une initiative publiée connue ici (référent ou plus)",
+            "summary": "Lier l'initiative à une initiative publiée, ici ou sur une autre instance "
+            "(l'adresse distante est récupérée et vérifiée d'abord ; référent ou plus)",
             "requestBody": {
                 "required": True,
                 "content": {

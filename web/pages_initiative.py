@@ -161,6 +161,7 @@ FIELD_LABELS = {
     "opening_hours": N_("Horaires"),
     "image_url": N_("Image"),
     "same_as": N_("Mêmes initiatives ailleurs"),
+    "relations": N_("Initiatives liées"),
 }
 ACTIONS = {
     "create": N_("Création"),
@@ -168,6 +169,7 @@ ACTIONS = {
     "moderate": N_("Modération"),
     "publish": N_("Publication"),
     "correction": N_("Correction acceptée"),
+    "relation": N_("Liens"),
 }
 
 

@@ -35,6 +35,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/initiatives", i18n.N_("Initiatives")),
     ("/themes", i18n.N_("Thèmes")),
     ("/diagnostic", i18n.N_("Diagnostic")),
+    ("/collections", i18n.N_("Collections")),
     ("/proposer", i18n.N_("Proposer une initiative")),
 )
 

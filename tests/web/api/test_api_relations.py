@@ -7,8 +7,20 @@ from sqlalchemy import func, select
 
 from directory.initiatives import Author, create_initiative
 from directory.models import Relation
+from federation.http import HttpxClient
+from tests.federation.documents import DocumentSite
 
 ADMIN = Author(None, "test")
+
+
+@pytest.fixture(autouse=True)
+async def network(app):
+    """Remote targets are fetched: nulle-part.example answers 404 to everything."""
+    site = DocumentSite("nulle-part.example")
+    client = HttpxClient({site.base: site.app()})
+    app.state.http = client
+    yield site
+    await client.close()
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""Remote link targets: fetched and validated before a référent links to them.
+
+A référent may link an initiative (or fill a collection) with an initiative of another
+instance given by its URL. Before the domain accepts it, we fetch that URL (signed GET,
+under the SSRF and id rules of federation/fetch.py), check that it is a Maillage initiative
+(a `Page` with our structured fields, attributed on its own origin), and store our copy of
+it; the domain then finds it like any remote initiative. Anything else is a clear error
+on the `target` field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from directory import initiatives as directory
+from directory.errors import ValidationError
+from directory.models import Initiative
+from federation import instances
+from federation.fetch import Fetcher, FetchError
+from federation.inbox import InboxProcessor, Refused, first_type, ref
+from federation.parse import ParseError, is_http_uri, parse_initiative
+from federation.urls import Urls, host_of
+
+if TYPE_CHECKING:
+    from directory.db import Database
+    from web.settings import Settings
+
+
+def _refuse(reason: str) -> ValidationError:
+    return ValidationError({"target": reason})
+
+
+async def ensure_remote_initiative(
+    session: AsyncSession, fetcher: Fetcher, settings: Settings, db: Database, target: str
+) -> Initiative | None:
+    """Hold the remote initiative `target` names (fetched and stored if new); None when
+    `target` is not a remote URL (a slug, or one of ours: the domain resolves those)."""
+    target = target.strip()
+    urls = Urls.of(settings)
+    if not is_http_uri(target) or urls.is_local(target):
+        return None
+    known = await directory.get_by_uri(session, target)
+    if known is not None:
+        return known
+    host = host_of(target)
+    if await instances.is_blocked(session, host):
+        raise _refuse(f"le domaine {host} est bloqué par cette instance")
+    try:
+        document = await fetcher.document(target)
+    except FetchError as exc:
+        if exc.status in (404, 410):
+            raise _refuse(f"rien à cette adresse ({exc.status}) : vérifiez le lien") from exc
+        raise _refuse(f"adresse injoignable ou refusée : {exc.reason}") from exc
+    kind = first_type(document.get("type"))
+    if kind == "Tombstone":
+        raise _refuse("cette initiative a été supprimée par son instance")
+    if kind != "Page":
+        raise _refuse(f"cette adresse ne désigne pas une initiative (type {kind or 'inconnu'})")
+    uri = ref(document.get("id"))
+    origin = host_of(uri)
+    author = ref(document.get("attributedTo"))
+    if author and host_of(author) != origin:
+        raise _refuse("cette initiative est attribuée à une autre instance que la sienne")
+    if await instances.trust_of(session, origin) == "block":
+        raise _refuse(f"l'instance {origin} est bloquée par cette instance")
+    if uri != target:
+        known = await directory.get_by_uri(session, uri)
+        if known is not None:
+            return known
+    try:
+        parsed = parse_initiative(document, theme_slugs_by_iri={})
+    except ParseError as exc:
+        raise _refuse(f"initiative illisible : {exc.reason}") from exc
+    if not parsed.structured:
+        raise _refuse("cette page n'est pas une initiative d'un annuaire Maillage")
+    # Stored like one that reached us by federation; published, since a référent vouches.
+    processor = InboxProcessor(settings, db, fetcher)
+    try:
+        initiative, _created = await processor.store_remote(
+            session, document, origin, [origin], "published"
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(f"{k} : {v}" for k, v in exc.errors.items())
+        raise _refuse(f"initiative refusée ({reasons})") from exc
+    except Refused as exc:
+        raise _refuse(str(exc)) from exc
+    return initiative

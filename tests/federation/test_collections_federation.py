@@ -1,0 +1,215 @@
+"""Links and curated collections travel: commune -> région, in process (httpx over ASGI)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from directory import collections, relations
+from directory.initiatives import Author, create_initiative
+from directory.models import Initiative, Relation
+from directory.models_collections import Collection
+from federation.flow_models import OutboxActivity
+from federation.following import follow
+from federation.inbox import InboxProcessor, Refused
+
+ADMIN = Author(None, "test")
+AS = {"Accept": "application/activity+json"}
+
+
+async def _follow(follower, followed) -> None:
+    fetcher = await follower.worker.fetcher()
+    async with follower.db.session() as session:
+        await follow(session, follower.settings, fetcher, f"{followed.base}/actors/{followed.name}")
+
+
+async def _publish(instance, name: str) -> Initiative:
+    async with instance.db.session() as session:
+        return await create_initiative(
+            session,
+            {"name": name, "themes": ["fablabs-numerique"]},
+            author=ADMIN,
+            moderation_state="published",
+        )
+
+
+async def _copy(instance, uri: str) -> Collection | None:
+    async with instance.db.session() as session:
+        return await session.scalar(select(Collection).where(Collection.uri == uri))
+
+
+async def _remote(instance, uri: str) -> Initiative | None:
+    async with instance.db.session() as session:
+        return await session.scalar(select(Initiative).where(Initiative.uri == uri))
+
+
+@pytest.fixture
+async def linked(network):
+    """The région follows the commune; the commune has two initiatives, one link between
+    them, and a collection of both."""
+    commune, region = network["commune"], network["region"]
+    await _follow(region, commune)
+    await network.settle()
+    fablab = await _publish(commune, "Fablab de la médiathèque")
+    visors = await _publish(commune, "Visières solidaires")
+    async with commune.db.session() as session:
+        fablab = await session.get(Initiative, fablab.id)
+        await relations.add_relation(
+            session,
+            fablab,
+            target="visieres-solidaires",
+            kind="partner",
+            note="Prêt de machines",
+            person_id=None,
+            base_url=commune.base,
+        )
+        made = await collections.create_collection(
+            session, name="Fablabs et visières", summary="Printemps 2020", person=None
+        )
+        for slug in ("visieres-solidaires", "fablab-de-la-mediatheque"):
+            await collections.add_item(session, made, target=slug, base_url=commune.base)
+    await network.settle()
+    return {
+        "fablab": f"{commune.base}/initiatives/fablab-de-la-mediatheque",
+        "visors": f"{commune.base}/initiatives/{visors.slug}",
+        "collection": f"{commune.base}/collections/{made.slug}",
+        "slug": made.slug,
+    }
+
+
+async def test_links_and_collections_reach_followers(network, linked):
+    commune, region = network["commune"], network["region"]
+    # Then the région holds the commune's collection, items in order, under its origin
+    copy = await _copy(region, linked["collection"])
+    assert copy is not None and copy.origin == "commune.test"
+    assert copy.name == "Fablabs et visières" and copy.summary == "Printemps 2020"
+    async with region.db.session() as session:
+        items = await collections.items_of(session, copy)
+    assert [i.initiative.name for i in items] == [
+        "Visières solidaires",
+        "Fablab de la médiathèque",
+    ]
+    # And the link, with its note, on its copy of the initiative
+    fablab = await _remote(region, linked["fablab"])
+    visors = await _remote(region, linked["visors"])
+    async with region.db.session() as session:
+        (relation,) = await session.scalars(
+            select(Relation).where(Relation.initiative_id == fablab.id)
+        )
+    assert (relation.kind, relation.note) == ("partner", "Prêt de machines")
+    assert relation.target_uri == linked["visors"] and relation.target_id == visors.id
+    # And its pages show both
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=region.app), base_url=region.base
+    ) as client:
+        listed = await client.get("/collections")
+        assert "Fablabs et visières" in listed.text and "commune.test" in listed.text
+        page = await client.get(f"/collections/{copy.slug}")
+        assert "Visières solidaires" in page.text
+        shown = await client.get(f"/initiatives/{fablab.slug}")
+        assert "Initiatives liées" in shown.text and "Prêt de machines" in shown.text
+
+    # When the commune removes the link and renames the collection
+    async with commune.db.session() as session:
+        mine = await session.scalar(
+            select(Initiative).where(Initiative.slug == "fablab-de-la-mediatheque")
+        )
+        (link,) = await relations.relations_of(session, mine)
+        await relations.remove_relation(session, mine, link.id)
+        made = await collections.get_collection(session, linked["slug"])
+        await collections.update_collection(session, made, name="Visières 2020", summary="")
+    await network.settle()
+    # Then the région follows (an Update of each object)
+    assert (await _copy(region, linked["collection"])).name == "Visières 2020"
+    async with region.db.session() as session:
+        assert list(await session.scalars(select(Relation))) == []
+
+    # The Create we sent is served at its id, until the collection goes
+    async with commune.db.session() as session:
+        sent = await session.scalar(
+            select(OutboxActivity.activity_id).where(
+                OutboxActivity.object_uri == linked["collection"],
+                OutboxActivity.activity_type == "Create",
+            )
+        )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=commune.app), base_url=commune.base, headers=AS
+    ) as client:
+        served = await client.get(sent)
+        assert served.status_code == 200
+        assert served.json()["object"]["type"] == "OrderedCollection"
+
+        # When the commune deletes the collection, the région's copy goes
+        async with commune.db.session() as session:
+            made = await collections.get_collection(session, linked["slug"])
+            await collections.delete_collection(session, made)
+        await network.settle()
+        assert (await _copy(region, linked["collection"])).deleted_at is not None
+        assert (await client.get(sent)).status_code == 410
+    async with region.db.session() as session:
+        assert await collections.list_collections(session) == []
+
+
+def _activity(kind: str, actor: str, obj, n: int) -> dict:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor}#hostile-{n}",
+        "type": kind,
+        "actor": actor,
+        "object": obj,
+    }
+
+
+async def test_only_a_collections_origin_changes_it(network, linked):
+    region, national = network["region"], network["national"]
+    fetcher = await region.worker.fetcher()
+    processor = InboxProcessor(region.settings, region.db, fetcher)
+    intruder = f"{national.base}/actors/national"
+    forged = {
+        "id": linked["collection"],
+        "type": "OrderedCollection",
+        "name": "Collection détournée",
+        "attributedTo": intruder,
+        "orderedItems": [],
+    }
+    # A peer updating (or deleting) a collection that lives on another instance is refused
+    for n, (kind, obj) in enumerate(
+        [("Update", forged), ("Create", forged), ("Delete", linked["collection"])]
+    ):
+        async with region.db.session() as session:
+            with pytest.raises(Refused):
+                await processor.apply(session, _activity(kind, intruder, obj, n))
+    # And a collection on the peer's own host that claims someone else's authorship too
+    own = {**forged, "id": f"{national.base}/collections/x", "attributedTo": linked["fablab"]}
+    async with region.db.session() as session:
+        from federation import instances
+
+        await instances.set_trust(session, national.host, "publish")
+    async with region.db.session() as session:
+        with pytest.raises(Refused):
+            await processor.apply(session, _activity("Create", intruder, own, 9))
+    copy = await _copy(region, linked["collection"])
+    assert copy.name == "Fablabs et visières" and copy.deleted_at is None
+    assert await _copy(region, own["id"]) is None
+
+
+async def test_a_new_follower_backfills_existing_collections(network):
+    commune, region = network["commune"], network["region"]
+    # Given a collection the commune made before anyone followed it
+    await _publish(commune, "Visières solidaires")
+    async with commune.db.session() as session:
+        made = await collections.create_collection(session, name="Déjà là", person=None)
+        await collections.add_item(
+            session, made, target="visieres-solidaires", base_url=commune.base
+        )
+    await network.settle()
+    # When the région follows the commune
+    await _follow(region, commune)
+    await network.settle()
+    # Then it backfilled the collection along with the initiatives
+    copy = await _copy(region, f"{commune.base}/collections/{made.slug}")
+    assert copy is not None and copy.name == "Déjà là"
+    async with region.db.session() as session:
+        (item,) = await collections.items_of(session, copy)
+    assert item.initiative is not None and item.initiative.name == "Visières solidaires"
