@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from directory.initiatives import revisions
 from directory.models import Initiative
+from directory.relations import relations_of
 from federation import collections, follows, instances, render
 
 
@@ -78,7 +79,19 @@ async def test_backfill_stores_pages_in_batches_and_reports_bad_objects(
                 page_object("volee"),
                 {**document, "id": "https://third.test/initiatives/x"},
             ],
-            [page_object("atelier", name="Atelier vélo")],
+            [
+                page_object(
+                    "atelier",
+                    name="Atelier vélo",
+                    relations=[
+                        {
+                            "relationKind": "partner",
+                            "relatedTo": f"{peer.base}/initiatives/repair",
+                            "relationNote": "Outils partagés",
+                        }
+                    ],
+                )
+            ],
         ],
     )
     await _follow_peer(db, peer)
@@ -107,6 +120,9 @@ async def test_backfill_stores_pages_in_batches_and_reports_bad_objects(
         )
         (revision,) = await revisions(s, repair.id)
         assert revision.author == f"federation:{peer.host}"
+        # with the links their origin states, note included
+        (link,) = await relations_of(s, stored[f"{peer.base}/initiatives/atelier"])
+        assert (link.kind, link.target_id, link.note) == ("partner", repair.id, "Outils partagés")
         # the bad ones are named, with their reason, where an admin sees the backfill
         assert f"{peer.base}/initiatives/sans-nom" in following.backfill_error
         assert f"{peer.base}/initiatives/volee" in following.backfill_error
