@@ -2,6 +2,8 @@
 
 Charts are server-rendered SVG bars (web/templates/_charts.html): no JavaScript, every
 bar carries its value as text and a hatch pattern, and each chart has its data table.
+The uncovered needs are also on a map (web/static/js/diagnostic-map.js, Leaflet), whose
+accessible alternative is the table of communes with uncovered needs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from directory import diagnostic, relations
+from directory.db import Database
 from directory.diagnostic import Diagnostic
 from directory.errors import NotEditable, NotFound
 from directory.models import Initiative, Relation
@@ -151,6 +154,16 @@ async def diagnostic_csv(request: Request) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+async def refresh_counts(db: Database) -> int:
+    """Worker task: recount the communes changed since the last round (0 when none)."""
+    async with db.session() as session:
+        if not await diagnostic.changed_communes(session):
+            return 0
+    # A new transaction whose first statement is the refresh's write (see refresh()).
+    async with db.session() as session:
+        return await diagnostic.refresh(session)
 
 
 # --- Référents: links between initiatives (JSON API). ----------------------------------

@@ -101,55 +101,99 @@ def _sqlite_triggers() -> None:
 
 
 def _postgres_triggers() -> None:
-    # Statement-level with transition tables: one INSERT per statement, whatever its size.
-    # Rows are appended (no unique key, so no row lock that writers could wait on);
-    # a refresh removes every row it has read.
-    def mark(select: str) -> str:
-        return f"INSERT INTO diagnostic_changes (insee_code) SELECT DISTINCT code FROM ({select}) c"
-
-    published = "moderation_state = 'published'"
-    bodies = {
-        "initiatives_insert": mark(f"SELECT insee_code AS code FROM new_rows WHERE {published}"),
-        "initiatives_delete": mark(f"SELECT insee_code AS code FROM old_rows WHERE {published}"),
-        "initiatives_update": mark(
-            "SELECT unnest(ARRAY[o.insee_code, n.insee_code]) AS code"
-            " FROM old_rows o JOIN new_rows n ON n.id = o.id"
-            f" WHERE (o.{published} OR n.{published}) AND ({CHANGED})"
-        ),
-        "links_insert": mark(
-            "SELECT i.insee_code AS code FROM new_rows r JOIN initiatives i"
-            f" ON i.id = r.initiative_id WHERE i.{published}"
-        ),
-        "links_delete": mark(
-            "SELECT i.insee_code AS code FROM old_rows r JOIN initiatives i"
-            f" ON i.id = r.initiative_id WHERE i.{published}"
-        ),
-        "links_update": mark(
-            "SELECT i.insee_code AS code FROM (SELECT initiative_id FROM old_rows UNION"
-            " SELECT initiative_id FROM new_rows) r JOIN initiatives i"
-            f" ON i.id = r.initiative_id WHERE i.{published}"
-        ),
-        "everything": "INSERT INTO diagnostic_changes (insee_code) VALUES ('*')",
-    }
-    for name, body in bodies.items():
+    # The link trigger looks its initiative up by id alone: with the state in the condition
+    # too, a table never analyzed (a first bulk import) led the planner to walk the
+    # (moderation_state, ...) index, every published row for each link.
+    # Row-level (a statement-level trigger with transition tables costs ~1 ms per statement,
+    # and executemany runs one statement per row). Each transaction appends its own row per
+    # commune once (remembered in a transaction-local setting): no unique key, so writers
+    # never wait on each other's rows, and a refresh only removes the rows it can see.
+    op.execute(
+        """
+        CREATE FUNCTION maillage_diagnostic_mark(code text) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            marked text := coalesce(current_setting('maillage.diagnostic_marked', true), '');
+            tx text := txid_current()::text;
+        BEGIN
+            IF code IS NULL THEN
+                RETURN;
+            END IF;
+            IF split_part(marked, '|', 1) <> tx THEN
+                marked := tx || '|';
+            END IF;
+            IF position('|' || code || '|' IN marked) > 0 THEN
+                RETURN;
+            END IF;
+            INSERT INTO diagnostic_changes (insee_code) VALUES (code);
+            PERFORM set_config('maillage.diagnostic_marked', marked || code || '|', true);
+        END $$
+        """
+    )
+    changed = CHANGED.replace("o.", "OLD.").replace("n.", "NEW.")
+    op.execute(
+        f"""
+        CREATE FUNCTION maillage_diagnostic_initiative() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                IF NEW.moderation_state = 'published' THEN
+                    PERFORM maillage_diagnostic_mark(NEW.insee_code);
+                END IF;
+            ELSIF TG_OP = 'DELETE' THEN
+                IF OLD.moderation_state = 'published' THEN
+                    PERFORM maillage_diagnostic_mark(OLD.insee_code);
+                END IF;
+            ELSIF (OLD.moderation_state = 'published' OR NEW.moderation_state = 'published')
+                AND ({changed}) THEN
+                PERFORM maillage_diagnostic_mark(OLD.insee_code);
+                PERFORM maillage_diagnostic_mark(NEW.insee_code);
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        """
+        CREATE FUNCTION maillage_diagnostic_link() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            code text;
+            state text;
+        BEGIN
+            IF TG_OP <> 'DELETE' THEN
+                SELECT insee_code, moderation_state INTO code, state FROM initiatives
+                WHERE id = NEW.initiative_id;
+                IF state = 'published' THEN
+                    PERFORM maillage_diagnostic_mark(code);
+                END IF;
+            END IF;
+            IF TG_OP <> 'INSERT' THEN
+                state := NULL;
+                SELECT insee_code, moderation_state INTO code, state FROM initiatives
+                WHERE id = OLD.initiative_id;
+                IF state = 'published' THEN
+                    PERFORM maillage_diagnostic_mark(code);
+                END IF;
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE FUNCTION maillage_diagnostic_everything() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN INSERT INTO diagnostic_changes (insee_code) VALUES ('*'); RETURN NULL; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER diagnostic_changed AFTER INSERT OR DELETE OR UPDATE OF moderation_state,"
+        " status, origin, insee_code, created_at, updated_at ON initiatives"
+        " FOR EACH ROW EXECUTE FUNCTION maillage_diagnostic_initiative()"
+    )
+    for table in JOIN_TABLES:
         op.execute(
-            f"CREATE FUNCTION maillage_diagnostic_{name}() RETURNS trigger LANGUAGE plpgsql"
-            f" AS $$ BEGIN {body}; RETURN NULL; END $$"
+            f"CREATE TRIGGER diagnostic_changed AFTER INSERT OR DELETE OR UPDATE ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION maillage_diagnostic_link()"
         )
-    referencing = {
-        "INSERT": "REFERENCING NEW TABLE AS new_rows",
-        "DELETE": "REFERENCING OLD TABLE AS old_rows",
-        "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-    }
     for table in ("initiatives", *JOIN_TABLES):
-        kind = "initiatives" if table == "initiatives" else "links"
-        for event, clause in referencing.items():
-            op.execute(
-                f"CREATE TRIGGER diagnostic_{event.lower()} AFTER {event} ON {table} {clause}"
-                f" FOR EACH STATEMENT EXECUTE FUNCTION maillage_diagnostic_{kind}_{event.lower()}()"
-            )
         op.execute(
-            f"CREATE TRIGGER diagnostic_truncate AFTER TRUNCATE ON {table}"
+            f"CREATE TRIGGER diagnostic_truncated AFTER TRUNCATE ON {table}"
             " FOR EACH STATEMENT EXECUTE FUNCTION maillage_diagnostic_everything()"
         )
     op.execute(
@@ -160,16 +204,8 @@ def _postgres_triggers() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for name in (
-            "initiatives_insert",
-            "initiatives_delete",
-            "initiatives_update",
-            "links_insert",
-            "links_delete",
-            "links_update",
-            "everything",
-        ):
-            op.execute(f"DROP FUNCTION IF EXISTS maillage_diagnostic_{name}() CASCADE")
+        for name in ("initiative()", "link()", "everything()", "mark(text)"):
+            op.execute(f"DROP FUNCTION IF EXISTS maillage_diagnostic_{name} CASCADE")
     else:
         names = [f"initiatives_{e}" for e in ("insert", "delete", "update")]
         names += [f"{t}_{e}" for t in JOIN_TABLES for e in ("insert", "delete", "update")]
