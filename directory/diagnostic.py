@@ -208,6 +208,10 @@ async def refresh(session: AsyncSession) -> int:
     claimed = set(
         await session.scalars(delete(DiagnosticChange).returning(DiagnosticChange.insee_code))
     )
+    if session.bind.dialect.name == "postgresql":
+        # The triggers remember which communes this transaction has recorded: forget them,
+        # as their records are gone.
+        await session.execute(text("SELECT set_config('maillage.diagnostic_marked', '', true)"))
     if not claimed:
         return 0
     codes = None if ALL_COMMUNES in claimed else sorted(claimed)
