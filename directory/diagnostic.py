@@ -37,7 +37,12 @@ from directory.models import (
     InitiativeTheme,
     Theme,
 )
-from directory.models_diagnostic import ALL_COMMUNES, DiagnosticChange, DiagnosticCount
+from directory.models_diagnostic import (
+    ALL_COMMUNES,
+    TERRITORY,
+    DiagnosticChange,
+    DiagnosticCount,
+)
 from directory.search import SearchQuery
 from directory.vocabulary import ACTOR_KINDS, NEEDS, Term
 
@@ -215,16 +220,29 @@ async def refresh(session: AsyncSession) -> int:
     if not claimed:
         return 0
     codes = None if ALL_COMMUNES in claimed else sorted(claimed)
-    stale = delete(DiagnosticCount)
-    if codes is not None:
-        stale = stale.where(DiagnosticCount.insee_code.in_(codes))
-    await session.execute(stale)
-    rows = await count_rows(session, codes)
+    c = DiagnosticCount
     columns = ("insee_code", "is_local", "status", "dimension", "value", "n")
+    territory: dict[tuple[bool, str, str, str], int] = {}
+    rows = await count_rows(session, codes)
+    if codes is None:
+        await session.execute(delete(c))
+    else:
+        # The territory's totals move by the difference between old and new counts.
+        for *key, n in await session.execute(
+            select(c.is_local, c.status, c.dimension, c.value, c.n).where(c.insee_code == TERRITORY)
+        ):
+            territory[tuple(key)] = n
+        for *key, n in await session.execute(
+            select(c.is_local, c.status, c.dimension, c.value, c.n).where(c.insee_code.in_(codes))
+        ):
+            territory[tuple(key)] = territory.get(tuple(key), 0) - n
+        await session.execute(delete(c).where(c.insee_code.in_([*codes, TERRITORY])))
+    for _insee, *key, n in rows:
+        territory[tuple(key)] = territory.get(tuple(key), 0) + n
+    rows += [(TERRITORY, *key, n) for key, n in territory.items() if n]
     for first in range(0, len(rows), 5000):
         await session.execute(
-            insert(DiagnosticCount),
-            [dict(zip(columns, r, strict=True)) for r in rows[first : first + 5000]],
+            insert(c), [dict(zip(columns, r, strict=True)) for r in rows[first : first + 5000]]
         )
     return len(claimed)
 
@@ -316,19 +334,23 @@ class _Tally:
     values: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension -> value -> n
     cells: dict[tuple[str, str], int] = field(default_factory=dict)  # (need, insee) -> active
 
-    def add(self, code: str | None, dimension: str, value: str, status: str, n: int) -> None:
-        if dimension == "all":
+    def add(
+        self, code: str | None, dimension: str, value: str, status: str, n: int, totals: bool = True
+    ) -> None:
+        """Count a row in the totals (unless totals=False) and for its commune (code)."""
+        if totals and dimension == "all":
             self.total += n
             self.active += n if status == "active" else 0
-            if code is not None:
-                self.per_commune[code] = self.per_commune.get(code, 0) + n
-            return
-        if dimension == "multi":
+        elif totals and dimension == "multi":
             self.multi += n
+        elif totals:
+            counts = self.values.setdefault(dimension, {})
+            counts[value] = counts.get(value, 0) + n
+        if code is None:
             return
-        counts = self.values.setdefault(dimension, {})
-        counts[value] = counts.get(value, 0) + n
-        if dimension == "need" and status == "active" and code is not None:
+        if dimension == "all":
+            self.per_commune[code] = self.per_commune.get(code, 0) + n
+        elif dimension == "need" and status == "active":
             self.cells[(value, code)] = self.cells.get((value, code), 0) + n
 
 
@@ -350,27 +372,36 @@ async def _from_counts(
         live = await count_rows(session, stale) if stale else []
         c = DiagnosticCount
         where = []
-        if scope is not None:
-            where.append(c.insee_code.in_(scope))
-        if stale:
-            where.append(c.insee_code.not_in(stale))
         if not include_remote:
             where.append(c.is_local.is_(True))
         if query.statuses:
             where.append(c.status.in_(query.statuses))
-        code = case(
-            (
-                or_(c.dimension == "all", and_(c.dimension == "need", c.status == "active")),
-                c.insee_code,
-            ),
-            else_=null(),
-        )
-        for row in await session.execute(
-            select(code, c.dimension, c.value, c.status, func.sum(c.n))
-            .where(*where)
-            .group_by(code, c.dimension, c.value, c.status)
-        ):
-            tally.add(*row)
+        per_commune = or_(c.dimension == "all", and_(c.dimension == "need", c.status == "active"))
+        if scope is None:
+            # The territory's stored totals, less those of the changed communes (counted
+            # live below); then the communes' totals and coverage, from the index on
+            # (dimension, status, insee_code).
+            for insee, *row in await session.execute(
+                select(c.insee_code, c.dimension, c.value, c.status, c.n).where(
+                    *where, c.insee_code.in_([TERRITORY, *stale])
+                )
+            ):
+                *key, n = row
+                tally.add(None, *key, n if insee == TERRITORY else -n)
+            for row in await session.execute(
+                select(c.insee_code, c.dimension, c.value, c.status, func.sum(c.n))
+                .where(*where, per_commune, c.insee_code.not_in([TERRITORY, *stale]))
+                .group_by(c.insee_code, c.dimension, c.value, c.status)
+            ):
+                tally.add(*row, totals=False)
+        else:
+            code = case((per_commune, c.insee_code), else_=null())
+            for row in await session.execute(
+                select(code, c.dimension, c.value, c.status, func.sum(c.n))
+                .where(*where, c.insee_code.in_(scope), c.insee_code.not_in(stale))
+                .group_by(code, c.dimension, c.value, c.status)
+            ):
+                tally.add(*row)
     for insee, local, status, dimension, value, n in live:
         if (include_remote or local) and (not query.statuses or status in query.statuses):
             tally.add(

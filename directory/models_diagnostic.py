@@ -5,12 +5,13 @@ Kept apart from directory/models.py (like models_web.py); both map onto the same
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from directory.models import Base
 
 ALL_COMMUNES = "*"  # a DiagnosticChange for every commune (e.g. the theme tree changed)
+TERRITORY = "*"  # the DiagnosticCount rows summed over every commune
 
 
 class DiagnosticCount(Base):
@@ -18,9 +19,11 @@ class DiagnosticCount(Base):
 
     `dimension` is "all" (value ""), "theme" (core theme id), "kind", "need", "created"
     and "ended" (month "YYYY-MM"), or "multi" (at least two kinds of actors, value "").
+    Rows with insee_code TERRITORY hold the sums over every commune.
     """
 
     __tablename__ = "diagnostic_counts"
+    __table_args__ = (Index("ix_diagnostic_counts_dimension", "dimension", "status", "insee_code"),)
 
     insee_code: Mapped[str] = mapped_column(String(10), primary_key=True)
     is_local: Mapped[bool] = mapped_column(Boolean, primary_key=True)

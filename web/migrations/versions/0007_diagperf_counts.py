@@ -39,6 +39,9 @@ def upgrade() -> None:
         sa.Column("value", sa.String(80), primary_key=True),
         sa.Column("n", sa.Integer(), nullable=False),
     )
+    op.create_index(
+        "ix_diagnostic_counts_dimension", "diagnostic_counts", ["dimension", "status", "insee_code"]
+    )
     op.create_table(
         "diagnostic_changes",
         sa.Column("id", sa.Integer(), primary_key=True),
