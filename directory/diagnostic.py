@@ -524,7 +524,10 @@ async def _assemble(
     multi: int,
 ) -> Diagnostic:
     """The Diagnostic of these counts, with the communes' names, populations and rates."""
-    all_communes = {c.insee_code: c for c in await session.scalars(select(Commune))}
+    communes = select(Commune)
+    if query.communes:
+        communes = communes.where(Commune.insee_code.in_({*query.communes, *per_commune}))
+    all_communes = {c.insee_code: c for c in await session.scalars(communes)}
     scope_codes = list(query.communes) if query.communes else list(all_communes)
     scope = [all_communes[code] for code in scope_codes if code in all_communes]
     population = (
@@ -532,15 +535,15 @@ async def _assemble(
     )
     by_commune = _communes(all_communes, scope_codes, per_commune)
     by_kind = _terms(ACTOR_KINDS, kinds, population)
-    core_themes = await session.scalars(
-        select(Theme).where(Theme.parent_id.is_(None)).order_by(Theme.id)
+    core_themes = await session.execute(
+        select(Theme.id, Theme.slug, Theme.label_fr, Theme.label_en)
+        .where(Theme.parent_id.is_(None))
+        .order_by(Theme.id)
     )
     by_theme = sorted(
         (
-            Count(
-                t.slug, t.label_fr, t.label_en, n := themes.get(str(t.id), 0), rate(n, population)
-            )
-            for t in core_themes
+            Count(slug, label_fr, label_en, n := themes.get(str(tid), 0), rate(n, population))
+            for tid, slug, label_fr, label_en in core_themes
         ),
         key=lambda c: -c.count,
     )
