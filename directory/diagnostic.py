@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, insert, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,7 @@ from directory.models import (
     InitiativeNeed,
     InitiativeTheme,
     Theme,
+    utcnow,
 )
 from directory.models_diagnostic import (
     ALL_COMMUNES,
@@ -71,6 +73,8 @@ class CommuneCount:
     population: int | None
     has_coordinates: bool
     known: bool  # False: an INSEE code of initiatives that is not among our communes
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def per_10k(self) -> float | None:
@@ -94,6 +98,15 @@ class Coverage:
 
     def count(self, need: str, insee: str) -> int:
         return self.cells.get((need, insee), 0)
+
+    def uncovered_by_commune(self) -> list[tuple[CommuneCount, list[Term]]]:
+        """Each commune with at least one uncovered need, and those needs (the map's data)."""
+        found = []
+        for c in self.communes:
+            needs = [n for n in self.needs if not self.count(n.slug, c.insee_code)]
+            if needs:
+                found.append((c, needs))
+        return found
 
     @property
     def uncovered(self) -> list[tuple[Term, CommuneCount]]:
@@ -125,6 +138,7 @@ class Diagnostic:
     actor_kinds_possible: int = len(ACTOR_KINDS)
     multi_actor: int = 0  # initiatives involving at least two kinds of actors
     notes: list[str] = field(default_factory=list)
+    computed_at: datetime = field(default_factory=utcnow)  # the directory as of then
 
     @property
     def empty(self) -> bool:
@@ -584,6 +598,8 @@ def _communes(
             has_coordinates=communes[code].latitude is not None
             and communes[code].longitude is not None,
             known=True,
+            latitude=communes[code].latitude,
+            longitude=communes[code].longitude,
         )
         for code in scope_codes
         if code in communes

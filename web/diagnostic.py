@@ -65,6 +65,18 @@ async def diagnostic_page(request: Request) -> Response:
     result, errors, (known, themes) = await _compute(request)
     lang = lazy_language(request)
     selected = {name: request.query_params.get(name, "") for name in FILTERS}
+    uncovered = result.coverage.uncovered_by_commune()
+    points = [
+        {
+            "name": c.name,
+            "code": c.insee_code,
+            "lat": c.latitude,
+            "lon": c.longitude,
+            "needs": [n.label(str(lang)) for n in needs],
+        }
+        for c, needs in uncovered
+        if c.latitude is not None and c.longitude is not None
+    ]
     return await render(
         request,
         "diagnostic.html",
@@ -82,6 +94,8 @@ async def diagnostic_page(request: Request) -> Response:
             "toggle_remote": "/diagnostic?"
             + _filters(request, suivies="" if _include_remote(request) else "1"),
             "tables": TABLES,
+            "uncovered": uncovered,
+            "uncovered_points": points,
             "lambda_label": lambda row: row.label(lang),
             "lambda_commune": lambda row: row.name,
             "lambda_month": lambda row: row.month,
