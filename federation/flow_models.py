@@ -28,7 +28,10 @@ class RemoteInstance(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     host: Mapped[str] = mapped_column(String(253), unique=True)
+    # From its NodeInfo (federation/nodeinfo.py): name and version, and when we last asked.
     software: Mapped[str] = mapped_column(String(80), default="")
+    software_version: Mapped[str] = mapped_column(String(80), default="")
+    software_checked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # The actor we follow there (its territory actor for a Maillage instance).
     actor_uri: Mapped[str] = mapped_column(String(500), default="")
     trust: Mapped[str] = mapped_column(String(10), default=TRUST_HOLD)

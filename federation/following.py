@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import NotFound
 from federation import follows, instances, keys, render
 from federation.delivery_store import enqueue_activity
-from federation.fetch import Fetcher, FetchError, parse_json_object
+from federation.fetch import Fetcher, FetchError
 from federation.flow_models import Following
+from federation.nodeinfo import nodeinfo_document
 from federation.remote import fetch_actor
 from federation.urls import Urls, host_of
 
@@ -29,17 +30,9 @@ async def resolve_target(fetcher: Fetcher, target: str) -> str:
         return value
     if "@" in value.lstrip("@"):
         return await fetcher.webfinger(value)
-    scheme = "https" if fetcher.settings.base_url.startswith("https") else "http"
     host = instances.normalise_domain(value)
-    index = await fetcher.get(f"{scheme}://{host}/.well-known/nodeinfo", accept="application/json")
-    if index.status != 200:
-        raise FetchError(f"{host} has no NodeInfo ({index.status})")
-    links = parse_json_object(index.body).get("links") or []
-    href = next((link.get("href") for link in links if isinstance(link, dict)), None)
-    if not isinstance(href, str) or host_of(href) != host:
-        raise FetchError(f"{host} NodeInfo names no document on its own host")
-    document = await fetcher.get(href, accept="application/json")
-    metadata = parse_json_object(document.body).get("metadata") or {}
+    document = await nodeinfo_document(fetcher, host)
+    metadata = document.get("metadata") or {}
     territory = metadata.get("territory") if isinstance(metadata, dict) else None
     actor = territory.get("actor") if isinstance(territory, dict) else None
     if not isinstance(actor, str) or host_of(actor) != host:

@@ -7,7 +7,8 @@ failed tries (a peer that does not answer), failed.
 
 Rules enforced here: the object of a Create/Update/Delete must live on the actor's host;
 only the origin may update or delete an object; an Announce of a foreign object is
-re-fetched from its origin before anything is stored; duplicates (same activity id) are
+re-fetched from its origin before anything is stored, unless it comes embedded with a
+FEP-8b32 proof by its origin actor that verifies (federation/proofs.py); duplicates (same activity id) are
 ignored; blocked domains are refused.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -31,7 +32,8 @@ from federation import follows, inbox_store, instances, keys, render
 from federation.delivery_store import enqueue_activity
 from federation.fetch import Fetcher, FetchError
 from federation.http import NetworkError
-from federation.parse import ParseError, parse_initiative
+from federation.parse import ParseError, parse_datetime, parse_initiative
+from federation.proofs import ProofError, has_proof, verify_object_proof
 from federation.remote import fetch_actor
 from federation.retry import backoff
 from federation.urls import Urls, host_of
@@ -355,13 +357,51 @@ class InboxProcessor:
     async def _on_announce(
         self, session: AsyncSession, activity: dict, actor: str, host: str
     ) -> str:
-        uri = ref(activity.get("object"))
-        return await self._refresh(session, uri, actor, host, activity.get("via"))
+        embedded = activity.get("object")
+        uri = ref(embedded)
+        return await self._refresh(
+            session, uri, actor, host, activity.get("via"), embedded=embedded
+        )
+
+    async def _proven(
+        self, session: AsyncSession, embedded: Any, existing: Initiative | None
+    ) -> tuple[dict | None, str]:
+        """The embedded object when its FEP-8b32 proof verifies (else None), and a note.
+
+        A signed copy stays valid forever: one not newer than ours could be a replay of an
+        old version, so the origin is asked instead.
+        """
+        if not has_proof(embedded):
+            return None, ""
+        try:
+            await verify_object_proof(session, self.fetcher, embedded)
+        except ProofError as exc:
+            return None, f" (preuve refusée : {exc.reason} ; objet relu à son origine)"
+        if existing is not None:
+            stamp = parse_datetime(embedded.get("updated")) or parse_datetime(
+                embedded.get("published")
+            )
+            ours = existing.updated_at
+            ours = ours if ours is None or ours.tzinfo else ours.replace(tzinfo=UTC)
+            if stamp is None or (ours is not None and stamp <= ours):
+                return (
+                    None,
+                    " (copie signée pas plus récente que la nôtre ; objet relu à son origine)",
+                )
+        return {k: v for k, v in embedded.items() if k != "proof"}, " (preuve FEP-8b32 vérifiée)"
 
     async def _refresh(
-        self, session: AsyncSession, uri: str, actor: str, announcer: str, via: Any
+        self,
+        session: AsyncSession,
+        uri: str,
+        actor: str,
+        announcer: str,
+        via: Any,
+        *,
+        embedded: Any = None,
     ) -> str:
-        """Fetch an announced object from its origin, and store what the origin says."""
+        """Store what the origin says of an announced object: the embedded copy when its
+        origin's proof verifies, else the object fetched from its origin."""
         if not uri:
             raise Refused("Announce sans objet")
         if self.urls.is_local(uri):
@@ -370,14 +410,18 @@ class InboxProcessor:
         if await instances.is_blocked(session, origin):
             raise Refused(f"le domaine d'origine {origin} est bloqué")
         existing = await directory.get_by_uri(session, uri)
+        page, note = await self._proven(session, embedded, existing)
         try:
-            page = await self.fetcher.document(uri)
+            if page is None:
+                page = await self.fetcher.document(uri)
         except FetchError as exc:
             if exc.status in (404, 410) and existing is not None and existing.origin == origin:
                 await self._withdraw(session, existing, origin)
                 return f"retirée (disparue de son origine) : {existing.slug}"
             if exc.status is not None and 400 <= exc.status < 500:
-                raise Refused(f"objet annoncé introuvable à son origine : {exc.reason}") from exc
+                raise Refused(
+                    f"objet annoncé introuvable à son origine : {exc.reason}{note}"
+                ) from exc
             raise
         kind = first_type(page.get("type"))
         if kind == "Tombstone":
@@ -395,7 +439,8 @@ class InboxProcessor:
         initiative, created = await self.store_remote(
             session, page, origin, via_path(origin, via, announcer), state
         )
-        return f"{'créée' if created else 'mise à jour'} via {announcer} : {initiative.slug}"
+        verb = "créée" if created else "mise à jour"
+        return f"{verb} via {announcer} : {initiative.slug}{note}"
 
 
 HANDLED = ("Follow", "Undo", "Accept", "Reject", "Create", "Update", "Delete", "Announce")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, literal, select, union_all, update
+from sqlalchemy import delete, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import NotFound, ValidationError
@@ -120,3 +120,45 @@ async def record_contacts(
                 error_count=RemoteInstance.error_count + 1,
             )
         )
+
+
+async def claim_unidentified(
+    session: AsyncSession, *, now: datetime, older_than: datetime, limit: int
+) -> list[str]:
+    """Hosts whose software was never asked or last asked before `older_than`, now marked
+    as asked (SKIP LOCKED on PostgreSQL: several workers share them). Blocked ones are
+    left alone."""
+    due = (
+        select(RemoteInstance.id, RemoteInstance.host)
+        .where(
+            RemoteInstance.trust != "block",
+            or_(
+                RemoteInstance.software_checked_at.is_(None),
+                RemoteInstance.software_checked_at < older_than,
+            ),
+        )
+        .order_by(RemoteInstance.software_checked_at.is_not(None), RemoteInstance.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = (await session.execute(due)).all()
+    hosts = [host for _, host in rows if not await is_blocked(session, host)]
+    if rows:
+        await session.execute(
+            update(RemoteInstance)
+            .where(RemoteInstance.id.in_([row_id for row_id, _ in rows]))
+            .values(software_checked_at=now)
+        )
+    return hosts
+
+
+async def record_software(
+    session: AsyncSession, host: str, name: str, version: str, *, at: datetime
+) -> None:
+    """What a remote instance's NodeInfo says it runs."""
+    await session.execute(
+        update(RemoteInstance)
+        .where(RemoteInstance.host == host)
+        .values(software=name, software_version=version, software_checked_at=at)
+    )

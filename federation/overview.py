@@ -19,6 +19,7 @@ from federation.flow_models import Delivery, DomainBlock, Follower, Following, R
 class InstanceOverview:
     host: str
     software: str = ""
+    software_version: str = ""
     trust: str = "hold"
     last_contact_at: datetime | None = None
     last_error: str = ""
@@ -41,6 +42,7 @@ async def overview(session: AsyncSession) -> list[InstanceOverview]:
     for remote in await session.scalars(select(RemoteInstance)):
         item = of(remote.host)
         item.software, item.trust, item.known = remote.software, remote.trust, True
+        item.software_version = remote.software_version
         item.last_contact_at, item.last_error = remote.last_contact_at, remote.last_error
         item.last_error_at, item.error_count = remote.last_error_at, remote.error_count
     for following in await session.scalars(select(Following).order_by(Following.id)):

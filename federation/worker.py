@@ -1,4 +1,5 @@
-"""The worker: publishes directory changes, processes inbox items, delivers, backfills.
+"""The worker: publishes directory changes, processes inbox items, delivers, backfills,
+identifies remote instances' software.
 
 Everything it does is claimed from rows, so any number of `maillage worker` processes can
 run against PostgreSQL (SKIP LOCKED), and one in-process worker serves SQLite. Tests drive
@@ -23,6 +24,7 @@ from federation.delivery import Deliverer
 from federation.fetch import Fetcher, HostResolver, system_resolve
 from federation.http import HttpClient
 from federation.inbox import InboxProcessor
+from federation.nodeinfo import SoftwareSurvey
 from federation.publish import Publisher
 from federation.urls import Urls
 
@@ -60,6 +62,7 @@ class Worker:
         self._fetcher: Fetcher | None = None
         self._processor: InboxProcessor | None = None
         self._backfiller: Backfiller | None = None
+        self._survey: SoftwareSurvey | None = None
 
     def _now(self) -> datetime:
         return self.clock()
@@ -76,17 +79,20 @@ class Worker:
             self._backfiller = Backfiller(
                 self.settings, self.db, self._fetcher, self._processor, clock=self._now
             )
+            self._survey = SoftwareSurvey(self.db, self._fetcher, clock=self._now)
         return self._fetcher
 
     async def run_once(self) -> int:
         """One batch of each kind of work; the number of things done (0 when idle)."""
         await self.fetcher()
         assert self._processor is not None and self._backfiller is not None
+        assert self._survey is not None
         done = await self._processor.run_once()
         async with self.db.session() as session:
             done += await self.publisher.run_once(session)
         done += await self.deliverer.run_once()
         done += await self._backfiller.run_once()
+        done += await self._survey.run_once()
         for task in self.tasks:
             done += await task()
         return done

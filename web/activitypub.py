@@ -1,5 +1,6 @@
 """ActivityPub endpoints: WebFinger, NodeInfo, host-meta, actors and their collections,
-the Maillage context, and the AS2 side of initiative URLs (content negotiation).
+the Maillage context, the activities we sent (at their ids), and the AS2 side of
+initiative URLs (content negotiation).
 
 Authorized fetch (settings.authorized_fetch): collections and objects then need a valid
 signed GET; the instance actor, WebFinger and NodeInfo stay public, and actor documents
@@ -21,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from directory.db import Database
 from directory.models import Initiative, Theme
-from federation import collections, instances, render
+from federation import activities, collections, instances, render
 from federation.fetch import Fetcher
 from federation.http import AiohttpClient, HttpClient
 from federation.icon import actor_icon_png
@@ -158,6 +159,12 @@ async def _authorize(request: Request, session: AsyncSession, *, required: bool)
         return None
     if not required and "signature" not in request.headers:
         return None
+    reader = await _signed_reader(request, session)
+    return reader if isinstance(reader, Response) else None
+
+
+async def _signed_reader(request: Request, session: AsyncSession) -> Verified | Response:
+    """Who signed the request (whatever the settings); a 401 or 403 answer otherwise."""
     key_id = signature_key_id(request.headers)
     if key_id and await instances.is_blocked(session, host_of(key_id)):
         return _problem(403, "ce domaine est bloqué par cette instance")
@@ -167,7 +174,7 @@ async def _authorize(request: Request, session: AsyncSession, *, required: bool)
         return _problem(401, exc.reason)
     if await instances.is_blocked(session, host_of(verified.owner)):
         return _problem(403, "ce domaine est bloqué par cette instance")
-    return None
+    return verified
 
 
 # Discovery: WebFinger, host-meta, NodeInfo.
@@ -557,6 +564,45 @@ async def activitypub_response(request: Request, initiative: Initiative) -> Resp
     return as2(request, body)
 
 
+# Our sent activities, at their ids.
+
+
+async def activity_document(request: Request) -> Response:
+    """`/activities/{token}`: an activity we sent, as sent (AS2 only).
+
+    Public ones follow the authorized-fetch setting; the others need a signature by one of
+    their addressees (or their server). Create/Update/Announce of an initiative no longer
+    published here answer 410 with a Tombstone. Browsers are sent to the object's page.
+    """
+    urls = Urls.of(_settings(request))
+    activity_id = urls.activity(request.path_params["token"])
+    async with _db(request).session() as session:
+        row = await activities.sent_activity(session, activity_id)
+        if row is None:
+            return _problem(404, "activité inconnue")
+        body = activities.body_of(row)
+        public = activities.is_public(body)
+        if not wants_activitypub(request):
+            target = row.object_uri
+            if public and row.activity_type in activities.ABOUT_INITIATIVE and target:
+                return RedirectResponse(target, status_code=303)
+            return _problem(406, "cette adresse sert uniquement du JSON ActivityPub")
+        if public:
+            denied = await _authorize(request, session, required=True)
+            if denied is not None:
+                return denied
+        else:
+            reader = await _signed_reader(request, session)
+            if isinstance(reader, Response):
+                return reader
+            if not activities.may_read(body, reader.owner):
+                return _problem(404, "activité inconnue")
+        if await activities.is_gone(session, row):
+            gone = render.tombstone(activity_id, former_type=row.activity_type)
+            return as2(request, {"@context": render.CONTEXT, **gone}, status=410)
+    return as2(request, body)
+
+
 async def initiative_as2(request: Request) -> Response:
     """Stand-in for the public pages' `/initiatives/{slug}`: AS2 only, 406 for browsers."""
     if not wants_activitypub(request):
@@ -599,6 +645,7 @@ def routes() -> list[BaseRoute]:
         Route("/actors/{name}/following", following),
         Route("/actors/{name}/featured", featured),
         Route("/actors/{name}/initiatives", initiatives_collection),
+        Route("/activities/{token}", activity_document),
     ]
     if not _pages_serve_initiatives():
         found.append(Route("/initiatives/{slug}", initiative_as2))

@@ -49,6 +49,8 @@ async def list_instances(request: Request) -> Response:
             {
                 "host": row.host,
                 "software": row.software,
+                "software_version": row.software_version,
+                "software_checked_at": _iso(row.software_checked_at),
                 "actor": row.actor_uri,
                 "trust": row.trust,
                 "following": ours.state if ours else None,

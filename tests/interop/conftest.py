@@ -82,9 +82,54 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 
 
 @dataclass
+class SeenRequest:
+    """A request our server answered: how it was signed and what it answered."""
+
+    method: str
+    target: str  # path and query string
+    signature: str | None  # "rfc9421", "draft-cavage" or None
+    status: int | None = None
+
+
+class RequestLog:
+    """ASGI wrapper recording each HTTP request and the status it got."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: list[SeenRequest] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower() for k, _ in scope["headers"]}
+        signature = (
+            "rfc9421"
+            if "signature-input" in headers
+            else ("draft-cavage" if "signature" in headers else None)
+        )
+        query = scope.get("query_string", b"").decode("latin-1")
+        entry = SeenRequest(
+            scope["method"], scope["path"] + (f"?{query}" if query else ""), signature
+        )
+        self.seen.append(entry)
+
+        async def record(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, record)
+
+    def to(self, target: str, method: str = "GET") -> list[SeenRequest]:
+        return [r for r in self.seen if r.target == target and r.method == method]
+
+
+@dataclass
 class TlsInstance:
     settings: Settings
     db: Database
+    log: RequestLog
 
     @property
     def base_url(self) -> str:
@@ -105,12 +150,13 @@ async def serve_tls(settings: Settings, db: Database, certificate: Certificate):
             instance_settings = settings.with_(base_url=f"https://127.0.0.1:{port}", **changes)
             app = create_app(instance_settings, database=db)
             stack.push_async_callback(_close_client, app)
+            log = RequestLog(app)
             await stack.enter_async_context(
                 serve(
-                    app, sock, ssl_certfile=str(certificate.cert), ssl_keyfile=str(certificate.key)
+                    log, sock, ssl_certfile=str(certificate.cert), ssl_keyfile=str(certificate.key)
                 )
             )
-            return TlsInstance(instance_settings, db)
+            return TlsInstance(instance_settings, db, log)
 
         yield start
 

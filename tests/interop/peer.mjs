@@ -10,9 +10,19 @@
 //              signature Fedify verified, an Accept of that Follow and a Create{Page}
 //              (prints {"event": "followed", ...} on a line of its own once the Follow is sent)
 //
+//   accept-follow [seconds]                     wait (default 30) for a signed Follow of the
+//              peer's actor, look the follower up with a signed GET and answer with a
+//              signed Accept (prints {"event": "ready", "actor": ...} once listening)
+//
+//   sign-object <JSON>                          sign an object (AS2 JSON-LD) with a fresh
+//              Ed25519 key: FEP-8b32 proof, eddsa-jcs-2022; prints the signed document and
+//              the key as a Multikey (publicKeyMultibase)
+//
 //   --signed   sign every GET with the peer's own key (draft-cavage or RFC 9421, Fedify
 //              chooses and double-knocks); the peer then serves its actor on loopback so
 //              the server can fetch the key: http://127.0.0.1:<port>/actor#main-key
+//   --authorized-fetch   the peer's actor document is served only to signed GETs that
+//              Fedify verifies (as Mastodon's secure mode does); who signed is reported
 //
 // Output: one JSON line on stdout, {"ok": true, ...} (exit 0) or {"ok": false, "error"} (exit 1).
 // Environment: NODE_EXTRA_CA_CERTS (the test server's self-signed certificate).
@@ -24,10 +34,12 @@
 import http from "node:http";
 
 import {
+  exportMultibaseKey,
   exportSpki,
   generateCryptoKeyPair,
   getAuthenticatedDocumentLoader,
   getDocumentLoader,
+  signObject,
   signRequest,
   verifyRequest,
 } from "@fedify/fedify";
@@ -39,6 +51,7 @@ import {
   CryptographicKey,
   Follow,
   Hashtag,
+  Object as ApObject,
   Page,
   PropertyValue,
   lookupObject,
@@ -47,12 +60,27 @@ import {
 const LOOKUP = { allowPrivateAddress: true };
 
 /** Starts the peer: a key pair and a loopback HTTP server for its actor and inbox. */
-async function startPeer() {
+async function startPeer({ authorizedFetch = false } = {}) {
   const { privateKey, publicKey } = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
   const received = [];
+  const actorFetches = [];
   const server = http.createServer(async (req, res) => {
     const base = `http://127.0.0.1:${server.address().port}`;
     if (req.method === "GET" && req.url === "/actor") {
+      if (authorizedFetch) {
+        const request = new Request(`${base}${req.url}`, {
+          headers: Object.entries(req.headers).map(([k, v]) => [k, String(v)]),
+        });
+        const key = await verifyRequest(request, {
+          documentLoader: getDocumentLoader(LOOKUP),
+        }).catch(() => null);
+        actorFetches.push({ signer: text(key?.ownerId), keyId: text(key?.id) });
+        if (key == null) {
+          res.writeHead(401);
+          res.end();
+          return;
+        }
+      }
       const actor = new Application({
         id: new URL(`${base}/actor`),
         preferredUsername: "peer",
@@ -98,6 +126,7 @@ async function startPeer() {
     privateKey,
     publicKeyPem: await exportSpki(publicKey),
     received,
+    actorFetches,
     signedLoader: getAuthenticatedDocumentLoader({ keyId, privateKey }, LOOKUP),
     close: () => new Promise((resolve) => server.close(resolve)),
   };
@@ -182,27 +211,75 @@ function loaderFor(peer) {
   return peer ? peer.signedLoader : getDocumentLoader(LOOKUP);
 }
 
+/** POSTs `activity` to `inbox`, signed (draft-cavage) with the peer's key; the status. */
+async function deliver(peer, inbox, activity) {
+  const request = await signRequest(
+    new Request(inbox, {
+      method: "POST",
+      headers: { "content-type": "application/activity+json" },
+      body: JSON.stringify(await activity.toJsonLd()),
+    }),
+    peer.privateKey,
+    peer.keyId,
+    { spec: "draft-cavage-http-signatures-12" },
+  );
+  return (await fetch(request)).status;
+}
+
 const COMMANDS = {
+  async "sign-object"([json]) {
+    const { privateKey, publicKey } = await generateCryptoKeyPair("Ed25519");
+    const source = JSON.parse(json);
+    const object = await ApObject.fromJsonLd(source, { documentLoader: getDocumentLoader(LOOKUP) });
+    const keyId = new URL(`${text(object.attributionId)}#ed25519-key`);
+    const signed = await signObject(object, privateKey, keyId);
+    return {
+      document: await signed.toJsonLd({ format: "compact" }),
+      keyId: keyId.href,
+      publicKeyMultibase: await exportMultibaseKey(publicKey),
+    };
+  },
+  async "accept-follow"([seconds = "30"], peer) {
+    if (peer == null) throw new Error("accept-follow needs --signed (a running peer)");
+    process.stdout.write(`${JSON.stringify({ event: "ready", actor: peer.actorId })}\n`);
+    const isFollow = (e) => e.json.type === "Follow" && e.signer != null;
+    if (!(await until(() => peer.received.some(isFollow), Number(seconds)))) {
+      throw new Error(`no signed Follow within ${seconds} s; received ${JSON.stringify(peer.received)}`);
+    }
+    const entry = peer.received.find(isFollow);
+    const follow = await parsed(entry);
+    if (!(follow instanceof Follow) || text(follow.objectId) !== peer.actorId) {
+      throw new Error(`not a Follow of ${peer.actorId}: ${JSON.stringify(entry.json)}`);
+    }
+    // The follower, looked up with a signed GET (its server may use authorized fetch).
+    const follower = await lookupObject(follow.actorId.href, {
+      ...LOOKUP,
+      documentLoader: peer.signedLoader,
+    });
+    if (follower?.inboxId == null) throw new Error(`cannot look up ${follow.actorId}`);
+    const accept = new Accept({
+      id: new URL(`${peer.actorId}/accepts/${Date.now()}`),
+      actor: new URL(peer.actorId),
+      object: follow,
+      to: follow.actorId,
+    });
+    const status = await deliver(peer, follower.inboxId, accept);
+    return {
+      follow: { id: text(follow.id), actor: text(follow.actorId), object: text(follow.objectId) },
+      followSigner: entry.signer,
+      follower: { id: text(follower.id), inbox: text(follower.inboxId) },
+      acceptStatus: status,
+      actorFetches: peer.actorFetches,
+    };
+  },
   async follow([identifier, seconds = "30"], peer) {
     if (peer == null) throw new Error("follow needs --signed (a running peer)");
     const target = await lookupObject(identifier, { ...LOOKUP, documentLoader: peer.signedLoader });
     if (target == null) throw new Error(`no actor found for ${identifier}`);
     const followId = new URL(`${peer.actorId}/follows/${Date.now()}`);
     const follow = new Follow({ id: followId, actor: new URL(peer.actorId), object: target.id });
-    const request = await signRequest(
-      new Request(target.inboxId, {
-        method: "POST",
-        headers: { "content-type": "application/activity+json" },
-        body: JSON.stringify(await follow.toJsonLd()),
-      }),
-      peer.privateKey,
-      peer.keyId,
-      { spec: "draft-cavage-http-signatures-12" },
-    );
-    const response = await fetch(request);
-    process.stdout.write(
-      `${JSON.stringify({ event: "followed", status: response.status, actor: peer.actorId })}\n`,
-    );
+    const status = await deliver(peer, target.inboxId, follow);
+    process.stdout.write(`${JSON.stringify({ event: "followed", status, actor: peer.actorId })}\n`);
     const ok = await until(
       () =>
         peer.received.some((e) => e.json.type === "Accept") &&
@@ -216,7 +293,8 @@ const COMMANDS = {
     const signers = peer.received.map((e) => e.signer);
     return {
       complete: ok,
-      followStatus: response.status,
+      followStatus: status,
+      actorFetches: peer.actorFetches,
       followed: text(target.id),
       received: peer.received.map((e) => e.json.type),
       signers,
@@ -240,12 +318,13 @@ const COMMANDS = {
 };
 
 async function main(argv) {
-  const signed = argv.includes("--signed");
-  const [command, ...args] = argv.filter((a) => a !== "--signed");
+  const flags = new Set(argv.filter((a) => a.startsWith("--")));
+  const [command, ...args] = argv.filter((a) => !a.startsWith("--"));
   if (!(command in COMMANDS)) {
     throw new Error(`unknown command ${command}; known: ${Object.keys(COMMANDS).join(", ")}`);
   }
-  const peer = signed ? await startPeer() : null;
+  const authorizedFetch = flags.has("--authorized-fetch");
+  const peer = flags.has("--signed") ? await startPeer({ authorizedFetch }) : null;
   try {
     const result = await COMMANDS[command](args, peer);
     return { ok: true, signedBy: peer ? peer.actorId : null, ...result };

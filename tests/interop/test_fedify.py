@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from directory import initiatives
 from directory.initiatives import Author
+from federation import follows
+from federation.flow_models import OutboxActivity
+from federation.publish import Publisher
 from tests.federation.conftest import REPAIR_CAFE
 
 pytestmark = pytest.mark.interop
@@ -78,3 +82,44 @@ async def test_signed_lookups_when_authorized_fetch_is_on(serve_tls, peer):
     assert signed_page["ok"], signed_page.get("error")
     assert signed_page["type"] == "Page" and signed_page["id"] == url
     assert not unsigned_page["ok"]  # 401 without a signature
+
+
+async def _sent_create(instance) -> str:
+    """Publish an initiative to one (unreachable) follower; the id of the Create we sent."""
+    async with instance.db.session() as session:
+        await follows.add_follower(
+            session,
+            actor_name=instance.settings.territory_username,
+            remote_actor_uri="https://follower.invalid/users/bob",
+            remote_host="follower.invalid",
+            inbox="https://follower.invalid/inbox",
+        )
+        await initiatives.create_initiative(
+            session, REPAIR_CAFE, author=Author(None, "test"), moderation_state="published"
+        )
+    async with instance.db.session() as session:
+        await Publisher(instance.settings).run_once(session)
+    async with instance.db.session() as session:
+        return await session.scalar(
+            select(OutboxActivity.activity_id).where(OutboxActivity.activity_type == "Create")
+        )
+
+
+async def test_signed_gets_of_a_paged_collection_and_an_activity(serve_tls, peer):
+    # Given authorized fetch, and a Create we sent
+    instance = await serve_tls(authorized_fetch=True)
+    activity_id = await _sent_create(instance)
+    outbox = f"{instance.base_url}/actors/loire-atlantique/outbox?page=true"
+
+    # When Fedify reads a page of our outbox (a query string under the signature) and the
+    # activity at its id, signed
+    page = await peer("object", outbox, "--signed")
+    create = await peer("object", activity_id, "--signed")
+
+    # Then both verify (Fedify also checks that each document carries the id it asked for)
+    assert page["ok"], page.get("error")
+    assert (page["type"], page["id"]) == ("OrderedCollectionPage", outbox)
+    assert create["ok"], create.get("error")
+    assert (create["type"], create["id"]) == ("Create", activity_id)
+    target = outbox.removeprefix(instance.base_url)
+    assert ("draft-cavage", 200) in {(r.signature, r.status) for r in instance.log.to(target)}

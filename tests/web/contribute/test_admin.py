@@ -7,7 +7,7 @@ import html
 from sqlalchemy import select
 
 from directory import instance, territory
-from directory.models import Commune, Person
+from directory.models import Commune, Person, utcnow
 from federation import follows, instances
 from federation.flow_models import DomainBlock, RemoteInstance
 from tests.web.contribute.conftest import count
@@ -247,6 +247,7 @@ async def test_federation_page_shows_follows_health_and_trust(client, db, admin,
     async with db.session() as session:
         await record_contact(session, "region.test")
         await record_contact(session, "broken.test", error="HTTP 500 on delivery")
+        await instances.record_software(session, "region.test", "maillage", "0.2.0", at=utcnow())
         await follows.add_following(
             session,
             remote_actor_uri="https://region.test/actors/region",
@@ -270,6 +271,7 @@ async def test_federation_page_shows_follows_health_and_trust(client, db, admin,
     for host in ("region.test", "broken.test", "national.test"):
         assert host in text
     assert "HTTP 500 on delivery" in text
+    assert "maillage 0.2.0" in text  # what region.test's NodeInfo said it runs
     assert "en attente" in text  # our follow of region.test
     assert "1 abonnement" in text  # national.test follows us
 
