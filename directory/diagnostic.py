@@ -7,7 +7,7 @@ month the initiative was marked as ended, or last edited after that.
 
 Stored counts and their refresh rule. Counting 100k initiatives takes seconds, so counts
 are stored per (commune, origin, status, dimension, value) in `diagnostic_counts`
-(models_diagnostic.py, migration 0007). Database triggers record in
+(models_diagnostic.py, migration 0008). Database triggers record in
 `diagnostic_changes` the commune of every published initiative whose state, status,
 origin, commune, creation date, themes, actor kinds or needs change (or whose update
 date changes while it is ended), and "*" when the theme tree changes. Then:

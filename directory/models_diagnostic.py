@@ -1,4 +1,4 @@
-"""Tables of the diagnostic's stored counts (migration 0007): the counts and what changed.
+"""Tables of the diagnostic's stored counts (migration 0008): the counts and what changed.
 
 Kept apart from directory/models.py (like models_web.py); both map onto the same `Base`.
 """

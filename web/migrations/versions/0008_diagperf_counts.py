@@ -1,8 +1,8 @@
 """Diagnostic counts stored per (commune, origin, status, dimension, value), and the
 communes whose counts are stale (filled by triggers, emptied by directory.diagnostic.refresh).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-27
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
