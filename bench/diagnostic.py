@@ -171,7 +171,9 @@ async def bench(url: str, count: int, runs: int) -> dict:
             await diagnostic.compute(session, commune=codes[n % len(codes)])
 
         async def change(n):
-            # A status change in one commune (committed), as an edit would make
+            # A status change in one commune (committed), as an edit would make, the
+            # worker having recounted the earlier ones (it runs every second or so)
+            await refresh_counts(db)
             async with db.session() as session:
                 await session.execute(
                     update(Initiative)

@@ -101,15 +101,20 @@ async def similar_initiatives(
     needs = sorted(own_needs)
 
     # Bounded candidate lists, each read from an index in order, without sorting.
-    lists = []
-    if theme_ids and needs:
-        lists.append(
-            select(InitiativeTheme.initiative_id.label("iid"))
-            .join(InitiativeNeed, InitiativeNeed.initiative_id == InitiativeTheme.initiative_id)
-            .where(InitiativeTheme.theme_id.in_(theme_ids), InitiativeNeed.need.in_(needs))
-            .order_by(InitiativeTheme.initiative_id.desc())
-            .limit(BOTH)
+    # Per theme, so each walks one theme's index backwards and probes the needs' key.
+    lists = [
+        select(InitiativeTheme.initiative_id.label("iid"))
+        .where(
+            InitiativeTheme.theme_id == theme_id,
+            exists().where(
+                InitiativeNeed.initiative_id == InitiativeTheme.initiative_id,
+                InitiativeNeed.need.in_(needs),
+            ),
         )
+        .order_by(InitiativeTheme.initiative_id.desc())
+        .limit(BOTH)
+        for theme_id in (theme_ids if needs else [])
+    ]
     lists += [
         select(InitiativeTheme.initiative_id.label("iid"))
         .where(InitiativeTheme.theme_id == theme_id)
