@@ -26,7 +26,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -178,7 +178,7 @@ async def bench(url: str, count: int, runs: int) -> dict:
                 await session.execute(
                     update(Initiative)
                     .where(Initiative.id == ids[n])
-                    .values(status="paused" if n % 2 else "active")
+                    .values(status=case((Initiative.status == "active", "paused"), else_="active"))
                 )
 
         async def refresh(session, n):
