@@ -1,25 +1,31 @@
 """The territorial diagnostic: who does what where, and which needs nobody covers.
 
-Every figure is an aggregate computed by the database (GROUP BY over the join tables,
-filtered by the site's SearchQuery conditions), never a Python loop over initiatives.
-Only published initiatives count. "Ended" per month is based on the initiatives whose
-status is now `ended`, dated by their last update (`updated_at`): the month the
-initiative was marked as ended, or last edited after that.
+Every figure is an aggregate computed by the database, never a Python loop over
+initiatives. Only published initiatives count. "Ended" per month is based on the
+initiatives whose status is now `ended`, dated by their last update (`updated_at`): the
+month the initiative was marked as ended, or last edited after that.
 
-Refresh rule: the whole-territory figures read every published row (seconds at 100k on
-a busy SQLite), so results are cached per database connection under the search_state
-token (directory/facets.py), which triggers renew on every committed change to
-initiatives' state, status, origin, commune, themes, actor kinds or needs, plus a
-fingerprint of the communes (their count and total population). Queries with full text
-are never cached. Known limit: a later edit of an already ended initiative moves its
-"ended" month without renewing the token, until the next change that does.
+Stored counts and their refresh rule. Counting 100k initiatives takes seconds, so counts
+are stored per (commune, origin, status, dimension, value) in `diagnostic_counts`
+(models_diagnostic.py, migration 0008). Database triggers record in
+`diagnostic_changes` the commune of every published initiative whose state, status,
+origin, commune, creation date, themes, actor kinds or needs change (or whose update
+date changes while it is ended), and "*" when the theme tree changes. Then:
+- `refresh()` recounts the recorded communes and removes their records: the worker runs it
+  at every round (web/diagnostic.py), right after a change;
+- `compute()` reads the stored counts of the other communes and counts the recorded ones
+  live, so a page is never stale, and costs more only between a change and the refresh.
+Filters the counts do not hold (themes, actor kinds, needs, text) are computed directly,
+cached per database connection under the search_state token (directory/facets.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.facets import cached, connection_cache
@@ -31,6 +37,13 @@ from directory.models import (
     InitiativeNeed,
     InitiativeTheme,
     Theme,
+    utcnow,
+)
+from directory.models_diagnostic import (
+    ALL_COMMUNES,
+    TERRITORY,
+    DiagnosticChange,
+    DiagnosticCount,
 )
 from directory.search import SearchQuery
 from directory.vocabulary import ACTOR_KINDS, NEEDS, Term
@@ -60,6 +73,8 @@ class CommuneCount:
     population: int | None
     has_coordinates: bool
     known: bool  # False: an INSEE code of initiatives that is not among our communes
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def per_10k(self) -> float | None:
@@ -83,6 +98,15 @@ class Coverage:
 
     def count(self, need: str, insee: str) -> int:
         return self.cells.get((need, insee), 0)
+
+    def uncovered_by_commune(self) -> list[tuple[CommuneCount, list[Term]]]:
+        """Each commune with at least one uncovered need, and those needs (the map's data)."""
+        found = []
+        for c in self.communes:
+            needs = [n for n in self.needs if not self.count(n.slug, c.insee_code)]
+            if needs:
+                found.append((c, needs))
+        return found
 
     @property
     def uncovered(self) -> list[tuple[Term, CommuneCount]]:
@@ -114,6 +138,7 @@ class Diagnostic:
     actor_kinds_possible: int = len(ACTOR_KINDS)
     multi_actor: int = 0  # initiatives involving at least two kinds of actors
     notes: list[str] = field(default_factory=list)
+    computed_at: datetime = field(default_factory=utcnow)  # the directory as of then
 
     @property
     def empty(self) -> bool:
@@ -146,20 +171,289 @@ async def compute(
     include_remote: bool = False,
     use_cache: bool = True,
 ) -> Diagnostic:
-    """The whole diagnostic for the territory (or one commune, by INSEE code), cached."""
+    """The whole diagnostic for the territory (or one commune, by INSEE code), up to date.
+
+    From the stored counts when the query only narrows by commune and status; else
+    computed directly (cached per connection unless use_cache=False or with text).
+    """
     query = scope_query(query or SearchQuery(), commune=commune, include_remote=include_remote)
+    if countable(query):
+        return await _from_counts(session, query, include_remote)
     if not use_cache or has_text(query):
-        return await _compute(session, query, include_remote)
+        return await compute_directly(session, query, include_remote)
     fingerprint = tuple(
         (await session.execute(select(func.count(Commune.id), func.sum(Commune.population)))).one()
     )
     key = ("diagnostic", replace(query, page=1, sort="name"), include_remote, fingerprint)
     return await cached(
-        await connection_cache(session), key, lambda: _compute(session, query, include_remote)
+        await connection_cache(session),
+        key,
+        lambda: compute_directly(session, query, include_remote),
     )
 
 
-async def _compute(session: AsyncSession, query: SearchQuery, include_remote: bool) -> Diagnostic:
+def countable(query: SearchQuery) -> bool:
+    """Whether the stored counts answer the query (it narrows by commune and status only)."""
+    return not (
+        query.themes
+        or query.actor_kinds
+        or query.needs
+        or query.bbox
+        or query.near
+        or has_text(query)
+    )
+
+
+# --- Stored counts ---------------------------------------------------------------------
+
+# (insee_code, is_local, status, dimension, value, n): one row of diagnostic_counts.
+CountRow = tuple[str, bool, str, str, str, int]
+
+
+async def changed_communes(session: AsyncSession) -> set[str]:
+    """The communes whose stored counts are stale ("*": all of them)."""
+    return set(await session.scalars(select(DiagnosticChange.insee_code).distinct()))
+
+
+async def refresh(session: AsyncSession) -> int:
+    """Recount the communes changed since the last refresh; how many were recounted.
+
+    The worker calls it at every round. On SQLite, call it first in its transaction (its
+    first statement takes the write lock, so the recount sees every committed change).
+    Concurrent refreshes on PostgreSQL wait for each other (a transaction-level lock).
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(7007)"))
+    claimed = set(
+        await session.scalars(delete(DiagnosticChange).returning(DiagnosticChange.insee_code))
+    )
+    if session.bind.dialect.name == "postgresql":
+        # The triggers remember which communes this transaction has recorded: forget them,
+        # as their records are gone.
+        await session.execute(text("SELECT set_config('maillage.diagnostic_marked', '', true)"))
+    if not claimed:
+        return 0
+    codes = None if ALL_COMMUNES in claimed else sorted(claimed)
+    c = DiagnosticCount
+    columns = ("insee_code", "is_local", "status", "dimension", "value", "n")
+    territory: dict[tuple[bool, str, str, str], int] = {}
+    rows = await count_rows(session, codes)
+    if codes is None:
+        await session.execute(delete(c))
+    else:
+        # The territory's totals move by the difference between old and new counts.
+        for *key, n in await session.execute(
+            select(c.is_local, c.status, c.dimension, c.value, c.n).where(c.insee_code == TERRITORY)
+        ):
+            territory[tuple(key)] = n
+        for *key, n in await session.execute(
+            select(c.is_local, c.status, c.dimension, c.value, c.n).where(c.insee_code.in_(codes))
+        ):
+            territory[tuple(key)] = territory.get(tuple(key), 0) - n
+        await session.execute(delete(c).where(c.insee_code.in_([*codes, TERRITORY])))
+    for _insee, *key, n in rows:
+        territory[tuple(key)] = territory.get(tuple(key), 0) + n
+    rows += [(TERRITORY, *key, n) for key, n in territory.items() if n]
+    for first in range(0, len(rows), 5000):
+        await session.execute(
+            insert(c), [dict(zip(columns, r, strict=True)) for r in rows[first : first + 5000]]
+        )
+    return len(claimed)
+
+
+def _month(column: ColumnElement, dialect: str) -> ColumnElement[str]:
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+async def count_rows(session: AsyncSession, codes: Sequence[str] | None) -> list[CountRow]:
+    """The counts of these communes (every commune when None), from the directory itself."""
+    dialect = session.bind.dialect.name
+    where = [Initiative.moderation_state == "published"]
+    if codes is not None:
+        where.append(Initiative.insee_code.in_(codes))
+    keys = (Initiative.insee_code, Initiative.origin.is_(None), Initiative.status)
+    rows: list[CountRow] = []
+    totals: dict[tuple[str, bool, str], int] = {}
+    created = _month(Initiative.created_at, dialect)
+    for insee, local, status, month, n in await session.execute(
+        select(*keys, created, func.count()).where(*where).group_by(*keys, created)
+    ):
+        key = (insee, bool(local), status)
+        totals[key] = totals.get(key, 0) + n
+        rows.append((*key, "created", month or "", n))
+    rows += [(*key, "all", "", n) for key, n in totals.items()]
+    ended = _month(Initiative.updated_at, dialect)
+    queries = [
+        (
+            "ended",
+            select(*keys, ended, func.count())
+            .where(*where, Initiative.status == "ended")
+            .group_by(*keys, ended),
+        ),
+        (
+            "theme",
+            select(
+                *keys,
+                core := func.coalesce(Theme.parent_id, Theme.id),
+                func.count(func.distinct(InitiativeTheme.initiative_id)),
+            )
+            .select_from(Initiative)
+            .join(InitiativeTheme, InitiativeTheme.initiative_id == Initiative.id)
+            .join(Theme, Theme.id == InitiativeTheme.theme_id)
+            .where(*where)
+            .group_by(*keys, core),
+        ),
+    ]
+    for name, table, value in (
+        ("kind", InitiativeActorKind, InitiativeActorKind.kind),
+        ("need", InitiativeNeed, InitiativeNeed.need),
+    ):
+        queries.append(
+            (
+                name,
+                select(*keys, value, func.count())
+                .select_from(Initiative)
+                .join(table, table.initiative_id == Initiative.id)
+                .where(*where)
+                .group_by(*keys, value),
+            )
+        )
+    kinds = (
+        select(func.count())
+        .where(InitiativeActorKind.initiative_id == Initiative.id)
+        .scalar_subquery()
+    )
+    queries.append(
+        (
+            "multi",
+            select(*keys, null(), func.count()).where(*where, kinds >= 2).group_by(*keys),
+        )
+    )
+    for name, statement in queries:
+        for insee, local, status, value, n in await session.execute(statement):
+            rows.append((insee, bool(local), status, name, "" if value is None else str(value), n))
+    return rows
+
+
+@dataclass
+class _Tally:
+    """The counts of a scope, summed from stored and live rows."""
+
+    total: int = 0
+    active: int = 0
+    multi: int = 0
+    per_commune: dict[str, int] = field(default_factory=dict)
+    values: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension -> value -> n
+    cells: dict[tuple[str, str], int] = field(default_factory=dict)  # (need, insee) -> active
+
+    def add(
+        self, code: str | None, dimension: str, value: str, status: str, n: int, totals: bool = True
+    ) -> None:
+        """Count a row in the totals (unless totals=False) and for its commune (code)."""
+        if totals and dimension == "all":
+            self.total += n
+            self.active += n if status == "active" else 0
+        elif totals and dimension == "multi":
+            self.multi += n
+        elif totals:
+            counts = self.values.setdefault(dimension, {})
+            counts[value] = counts.get(value, 0) + n
+        if code is None:
+            return
+        if dimension == "all":
+            self.per_commune[code] = self.per_commune.get(code, 0) + n
+        elif dimension == "need" and status == "active":
+            self.cells[(value, code)] = self.cells.get((value, code), 0) + n
+
+
+def _per_commune(dimension: str, status: str) -> bool:
+    """Rows kept per commune: the totals, and the active ones per need (the coverage)."""
+    return dimension == "all" or (dimension == "need" and status == "active")
+
+
+async def _from_counts(
+    session: AsyncSession, query: SearchQuery, include_remote: bool
+) -> Diagnostic:
+    changed = await changed_communes(session)
+    scope = list(query.communes) or None
+    tally = _Tally()
+    if ALL_COMMUNES in changed:
+        live: Iterable[CountRow] = await count_rows(session, scope)
+    else:
+        stale = sorted(changed if scope is None else changed & set(scope))
+        live = await count_rows(session, stale) if stale else []
+        c = DiagnosticCount
+        where = []
+        if not include_remote:
+            where.append(c.is_local.is_(True))
+        if query.statuses:
+            where.append(c.status.in_(query.statuses))
+        per_commune = or_(c.dimension == "all", and_(c.dimension == "need", c.status == "active"))
+        if scope is None:
+            # The territory's stored totals, less those of the changed communes (counted
+            # live below); then the communes' totals and coverage, from the index on
+            # (dimension, status, insee_code).
+            for insee, *row in await session.execute(
+                select(c.insee_code, c.dimension, c.value, c.status, c.n).where(
+                    *where, c.insee_code.in_([TERRITORY, *stale])
+                )
+            ):
+                *key, n = row
+                tally.add(None, *key, n if insee == TERRITORY else -n)
+            for row in await session.execute(
+                select(c.insee_code, c.dimension, c.value, c.status, func.sum(c.n))
+                .where(*where, per_commune, c.insee_code.not_in([TERRITORY, *stale]))
+                .group_by(c.insee_code, c.dimension, c.value, c.status)
+            ):
+                tally.add(*row, totals=False)
+        else:
+            code = case((per_commune, c.insee_code), else_=null())
+            for row in await session.execute(
+                select(code, c.dimension, c.value, c.status, func.sum(c.n))
+                .where(*where, c.insee_code.in_(scope), c.insee_code.not_in(stale))
+                .group_by(code, c.dimension, c.value, c.status)
+            ):
+                tally.add(*row)
+    for insee, local, status, dimension, value, n in live:
+        if (include_remote or local) and (not query.statuses or status in query.statuses):
+            tally.add(
+                insee if _per_commune(dimension, status) else None, dimension, value, status, n
+            )
+    themes = {str(k): v for k, v in tally.values.get("theme", {}).items()}
+    months = {
+        key: Month(
+            key,
+            tally.values.get("created", {}).get(key, 0),
+            tally.values.get("ended", {}).get(key, 0),
+        )
+        for key in set(tally.values.get("created", {})) | set(tally.values.get("ended", {}))
+        if key
+    }
+    return await _assemble(
+        session,
+        query,
+        include_remote,
+        total=tally.total,
+        active=tally.active,
+        per_commune=tally.per_commune,
+        themes=themes,
+        kinds=tally.values.get("kind", {}),
+        needs=tally.values.get("need", {}),
+        cells=tally.cells,
+        months=[months[k] for k in sorted(months)],
+        multi=tally.multi,
+    )
+
+
+# --- Direct computation (filters the stored counts do not hold) ------------------------
+
+
+async def compute_directly(
+    session: AsyncSession, query: SearchQuery, include_remote: bool
+) -> Diagnostic:
+    """The diagnostic counted from the directory itself (GROUP BY over the join tables)."""
     dialect = session.bind.dialect.name
     where = conditions(query, dialect)
     active_where = [*where, Initiative.status == "active"]
@@ -172,14 +466,6 @@ async def _compute(session: AsyncSession, query: SearchQuery, include_remote: bo
             ).where(*where)
         )
     ).one()
-
-    all_communes = {c.insee_code: c for c in await session.scalars(select(Commune))}
-    scope_codes = list(query.communes) if query.communes else list(all_communes)
-    scope = [all_communes[code] for code in scope_codes if code in all_communes]
-    population = (
-        sum(c.population for c in scope) if scope and all(c.population for c in scope) else None
-    )
-
     per_commune = dict(
         (
             await session.execute(
@@ -189,17 +475,19 @@ async def _compute(session: AsyncSession, query: SearchQuery, include_remote: bo
             )
         ).all()
     )
-    by_commune = _communes(all_communes, scope_codes, per_commune)
-
-    by_theme = await _themes(session, where, population)
-    by_kind = _terms(
-        ACTOR_KINDS,
-        await _grouped(session, InitiativeActorKind.kind, InitiativeActorKind, where),
-        population,
-    )
-    by_need = _terms(
-        NEEDS, await _grouped(session, InitiativeNeed.need, InitiativeNeed, where), population
-    )
+    core = func.coalesce(Theme.parent_id, Theme.id)
+    themes = {
+        str(k): v
+        for k, v in (
+            await session.execute(
+                select(core, func.count(func.distinct(InitiativeTheme.initiative_id)))
+                .join(Theme, Theme.id == InitiativeTheme.theme_id)
+                .join(Initiative, Initiative.id == InitiativeTheme.initiative_id)
+                .where(*where)
+                .group_by(core)
+            )
+        ).all()
+    }
     cells = {
         (need, insee): n
         for need, insee, n in (
@@ -211,9 +499,6 @@ async def _compute(session: AsyncSession, query: SearchQuery, include_remote: bo
             )
         ).all()
     }
-    needs = [n for n in NEEDS if not query.needs or n.slug in query.needs]
-    coverage = Coverage(needs=needs, communes=[c for c in by_commune if c.known], cells=cells)
-
     multi = (
         select(InitiativeActorKind.initiative_id)
         .join(Initiative, Initiative.id == InitiativeActorKind.initiative_id)
@@ -221,8 +506,62 @@ async def _compute(session: AsyncSession, query: SearchQuery, include_remote: bo
         .group_by(InitiativeActorKind.initiative_id)
         .having(func.count() >= 2)
     )
-    multi_actor = await session.scalar(select(func.count()).select_from(multi.subquery())) or 0
+    return await _assemble(
+        session,
+        query,
+        include_remote,
+        total=total,
+        active=active,
+        per_commune=per_commune,
+        themes=themes,
+        kinds=await _grouped(session, InitiativeActorKind.kind, InitiativeActorKind, where),
+        needs=await _grouped(session, InitiativeNeed.need, InitiativeNeed, where),
+        cells=cells,
+        months=await _months(session, where, dialect),
+        multi=await session.scalar(select(func.count()).select_from(multi.subquery())) or 0,
+    )
 
+
+async def _assemble(
+    session: AsyncSession,
+    query: SearchQuery,
+    include_remote: bool,
+    *,
+    total: int,
+    active: int,
+    per_commune: dict[str, int],
+    themes: dict[str, int],  # core theme id (as text) -> initiatives
+    kinds: dict[str, int],
+    needs: dict[str, int],
+    cells: dict[tuple[str, str], int],
+    months: list[Month],
+    multi: int,
+) -> Diagnostic:
+    """The Diagnostic of these counts, with the communes' names, populations and rates."""
+    communes = select(Commune)
+    if query.communes:
+        communes = communes.where(Commune.insee_code.in_({*query.communes, *per_commune}))
+    all_communes = {c.insee_code: c for c in await session.scalars(communes)}
+    scope_codes = list(query.communes) if query.communes else list(all_communes)
+    scope = [all_communes[code] for code in scope_codes if code in all_communes]
+    population = (
+        sum(c.population for c in scope) if scope and all(c.population for c in scope) else None
+    )
+    by_commune = _communes(all_communes, scope_codes, per_commune)
+    by_kind = _terms(ACTOR_KINDS, kinds, population)
+    core_themes = await session.execute(
+        select(Theme.id, Theme.slug, Theme.label_fr, Theme.label_en)
+        .where(Theme.parent_id.is_(None))
+        .order_by(Theme.id)
+    )
+    by_theme = sorted(
+        (
+            Count(slug, label_fr, label_en, n := themes.get(str(tid), 0), rate(n, population))
+            for tid, slug, label_fr, label_en in core_themes
+        ),
+        key=lambda c: -c.count,
+    )
+    coverage_needs = [n for n in NEEDS if not query.needs or n.slug in query.needs]
     single = query.communes[0] if len(query.communes) == 1 else None
     return Diagnostic(
         query=query,
@@ -235,12 +574,14 @@ async def _compute(session: AsyncSession, query: SearchQuery, include_remote: bo
         communes_without_coordinates=[c for c in by_commune if c.known and not c.has_coordinates],
         by_theme=by_theme,
         by_actor_kind=by_kind,
-        by_need=by_need,
+        by_need=_terms(NEEDS, needs, population),
         by_commune=by_commune,
-        coverage=coverage,
-        months=await _months(session, where, dialect),
+        coverage=Coverage(
+            needs=coverage_needs, communes=[c for c in by_commune if c.known], cells=cells
+        ),
+        months=months,
         actor_kinds_present=sum(1 for c in by_kind if c.count),
-        multi_actor=multi_actor,
+        multi_actor=multi,
     )
 
 
@@ -257,6 +598,8 @@ def _communes(
             has_coordinates=communes[code].latitude is not None
             and communes[code].longitude is not None,
             known=True,
+            latitude=communes[code].latitude,
+            longitude=communes[code].longitude,
         )
         for code in scope_codes
         if code in communes
@@ -295,47 +638,13 @@ def _terms(terms: tuple[Term, ...], counts: dict[str, int], population: int | No
     return sorted(rows, key=lambda c: -c.count)
 
 
-async def _themes(
-    session: AsyncSession, where: list[ColumnElement[bool]], population: int | None
-) -> list[Count]:
-    """Counts per core theme (a sub-theme counts for its parent, each initiative once)."""
-    core = func.coalesce(Theme.parent_id, Theme.id)
-    counts = dict(
-        (
-            await session.execute(
-                select(core, func.count(func.distinct(InitiativeTheme.initiative_id)))
-                .join(Theme, Theme.id == InitiativeTheme.theme_id)
-                .join(Initiative, Initiative.id == InitiativeTheme.initiative_id)
-                .where(*where)
-                .group_by(core)
-            )
-        ).all()
-    )
-    themes = await session.scalars(
-        select(Theme).where(Theme.parent_id.is_(None)).order_by(Theme.id)
-    )
-    rows = [
-        Count(
-            t.slug,
-            t.label_fr,
-            t.label_en,
-            counts.get(t.id, 0),
-            rate(counts.get(t.id, 0), population),
-        )
-        for t in themes
-    ]
-    return sorted(rows, key=lambda c: -c.count)
-
-
 async def _months(
     session: AsyncSession, where: list[ColumnElement[bool]], dialect: str
 ) -> list[Month]:
     """Initiatives created and ended per month (UTC), oldest first."""
 
     def month(column: ColumnElement) -> ColumnElement[str]:
-        if dialect == "postgresql":
-            return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-        return func.strftime("%Y-%m", column)
+        return _month(column, dialect)
 
     created = dict(
         (

@@ -5,9 +5,12 @@ The scoring is transparent, and every result says why it is there:
 - 3 points per shared need;
 - up to 4 points of text similarity (Jaccard of the stemmed words of name and summary);
 - up to 2 points for nearness (2 at 0 km, 1 at 25 km, fading with distance).
-Candidates come from indexes, bounded: the PER_ITEM most recent initiatives of each
-shared core theme and need, and NEARBY initiatives within NEARBY_KM; they are scored in
-Python and those sharing no theme nor need are left out.
+Candidates come from indexes, bounded: the BOTH most recent initiatives sharing a theme
+and a need, the PER_ITEM most recent of each shared core theme and need, and NEARBY
+initiatives within NEARBY_KM sharing one of them. The database counts, for each
+candidate, its shared themes and needs (primary-key probes); distance is added in Python,
+then the text is compared for the TEXT_CANDIDATES best so far (text adds at most
+TEXT_POINTS), and the best `limit` are loaded. Local and followed initiatives alike.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, union_all
+from sqlalchemy import exists, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.models import Initiative, InitiativeNeed, InitiativeTheme, Theme
@@ -23,8 +26,10 @@ from directory.sameas import not_shadowed
 from directory.text import stemmed
 from directory.vocabulary import NEEDS, by_slug
 
-PER_ITEM = 150
-NEARBY = 150
+BOTH = 100
+PER_ITEM = 50
+NEARBY = 100
+TEXT_CANDIDATES = 40
 NEARBY_KM = 15.0
 THEME_POINTS = 3.0
 NEED_POINTS = 3.0
@@ -87,18 +92,31 @@ async def similar_initiatives(
     session: AsyncSession, initiative: Initiative, limit: int = 6
 ) -> list[Similar]:
     """Published initiatives (local and followed) most like this one, best first, explained."""
-    themes = {t.id: t for t in await session.scalars(select(Theme))}
-    core_of = {tid: (t.parent_id or tid) for tid, t in themes.items()}
+    core_of = dict((await session.execute(select(Theme.id, Theme.parent_id))).all())
+    core_of = {tid: parent or tid for tid, parent in core_of.items()}
     own_cores = {core_of[t.id] for t in initiative.themes if t.id in core_of}
     own_needs = set(initiative.needs)
     if not own_cores and not own_needs:
         return []
-    theme_ids = [tid for tid, core in core_of.items() if core in own_cores]
+    theme_ids = sorted(tid for tid, core in core_of.items() if core in own_cores)
+    needs = sorted(own_needs)
 
-    # Bounded candidates, each list read from an index without sorting: the most recent
-    # PER_ITEM initiatives of each shared theme and need, plus up to NEARBY initiatives
-    # around this one (those sharing nothing are dropped when scored).
+    # Bounded candidate lists, each read from an index in order, without sorting.
+    # Per theme, so each walks one theme's index backwards and probes the needs' key.
     lists = [
+        select(InitiativeTheme.initiative_id.label("iid"))
+        .where(
+            InitiativeTheme.theme_id == theme_id,
+            exists().where(
+                InitiativeNeed.initiative_id == InitiativeTheme.initiative_id,
+                InitiativeNeed.need.in_(needs),
+            ),
+        )
+        .order_by(InitiativeTheme.initiative_id.desc())
+        .limit(BOTH)
+        for theme_id in (theme_ids if needs else [])
+    ]
+    lists += [
         select(InitiativeTheme.initiative_id.label("iid"))
         .where(InitiativeTheme.theme_id == theme_id)
         .order_by(InitiativeTheme.initiative_id.desc())
@@ -109,111 +127,145 @@ async def similar_initiatives(
         .where(InitiativeNeed.need == need)
         .order_by(InitiativeNeed.initiative_id.desc())
         .limit(PER_ITEM)
-        for need in sorted(own_needs)
+        for need in needs
     ]
-    if initiative.latitude is not None and initiative.longitude is not None:
-        dlat = NEARBY_KM / 111.195
-        dlon = dlat / max(0.1, math.cos(math.radians(initiative.latitude)))
-        lists.append(
-            select(Initiative.id.label("iid"))
-            .where(
-                Initiative.latitude.between(initiative.latitude - dlat, initiative.latitude + dlat),
-                Initiative.longitude.between(
-                    initiative.longitude - dlon, initiative.longitude + dlon
-                ),
-            )
-            .limit(NEARBY)
-        )
-    # One round trip; each limited list is a subquery (SQLite refuses LIMIT in a compound).
-    every = union_all(*[select(q.subquery().c.iid) for q in lists])
-    found = dict.fromkeys(await session.scalars(every))
-    found.pop(initiative.id, None)
-    candidate_ids = list(found)
-    if not candidate_ids:
-        return []
-    rows = (
-        await session.execute(
-            select(
-                Initiative.id,
-                Initiative.name,
-                Initiative.summary,
-                Initiative.latitude,
-                Initiative.longitude,
-            ).where(
-                Initiative.id.in_(candidate_ids),
-                Initiative.moderation_state == "published",
-                not_shadowed(),
+    shares = []
+    if theme_ids:
+        shares.append(
+            exists().where(
+                InitiativeTheme.initiative_id == Initiative.id,
+                InitiativeTheme.theme_id.in_(theme_ids),
             )
         )
-    ).all()
-    their_themes: dict[int, set[int]] = {}
-    for iid, tid in await session.execute(
-        select(InitiativeTheme.initiative_id, InitiativeTheme.theme_id).where(
-            InitiativeTheme.initiative_id.in_(candidate_ids)
+    if needs:
+        shares.append(
+            exists().where(
+                InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs)
+            )
         )
-    ):
-        their_themes.setdefault(iid, set()).add(core_of.get(tid, tid))
-    their_needs: dict[int, set[str]] = {}
-    for iid, need in await session.execute(
-        select(InitiativeNeed.initiative_id, InitiativeNeed.need).where(
-            InitiativeNeed.initiative_id.in_(candidate_ids)
-        )
-    ):
-        their_needs.setdefault(iid, set()).add(need)
-
-    own_words = words(initiative.name, initiative.summary)
     here = (
         (initiative.latitude, initiative.longitude)
         if initiative.latitude is not None and initiative.longitude is not None
         else None
     )
-    # First without the text (stemming is the costly part), then the text for those that
-    # could still reach the top `limit`: text adds at most TEXT_POINTS.
-    partial = []
-    for row in rows:
-        common_themes = own_cores & their_themes.get(row.id, set())
-        common_needs = own_needs & their_needs.get(row.id, set())
-        if not common_themes and not common_needs:
-            continue
-        km = (
-            distance_km(here, (row.latitude, row.longitude))
-            if here and row.latitude is not None and row.longitude is not None
-            else None
+    if here is not None:
+        dlat = NEARBY_KM / 111.195
+        dlon = dlat / max(0.1, math.cos(math.radians(here[0])))
+        lists.append(
+            select(Initiative.id.label("iid"))
+            .where(
+                Initiative.latitude.between(here[0] - dlat, here[0] + dlat),
+                Initiative.longitude.between(here[1] - dlon, here[1] + dlon),
+                or_(*shares),
+            )
+            .limit(NEARBY)
         )
+    # Each limited list is a subquery (SQLite refuses LIMIT in a compound).
+    candidates = union_all(*[select(q.subquery().c.iid) for q in lists]).subquery().c.iid
+    shared_themes = (
+        select(func.count(func.distinct(func.coalesce(Theme.parent_id, Theme.id))))
+        .select_from(InitiativeTheme)
+        .join(Theme, Theme.id == InitiativeTheme.theme_id)
+        .where(
+            InitiativeTheme.initiative_id == Initiative.id,
+            InitiativeTheme.theme_id.in_(theme_ids or [-1]),
+        )
+        .scalar_subquery()
+    )
+    shared_needs = (
+        select(func.count())
+        .where(
+            InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs or [""])
+        )
+        .scalar_subquery()
+    )
+    rows = (
+        await session.execute(
+            select(
+                Initiative.id,
+                Initiative.latitude,
+                Initiative.longitude,
+                shared_themes,
+                shared_needs,
+            ).where(
+                Initiative.id.in_(select(candidates)),
+                Initiative.id != initiative.id,
+                Initiative.moderation_state == "published",
+                not_shadowed(),
+            )
+        )
+    ).all()
+
+    # Themes, needs and distance first; the text (stemming is the costly part) only for
+    # the best TEXT_CANDIDATES, and never for one that could not reach the top `limit`.
+    partial = []
+    for iid, lat, lon, n_themes, n_needs in rows:
+        if not n_themes and not n_needs:
+            continue
+        km = distance_km(here, (lat, lon)) if here and lat is not None and lon is not None else None
         base = (
-            THEME_POINTS * len(common_themes)
-            + NEED_POINTS * len(common_needs)
+            THEME_POINTS * n_themes
+            + NEED_POINTS * n_needs
             + (NEAR_POINTS * NEAR_KM / (NEAR_KM + km) if km is not None else 0.0)
         )
-        partial.append((base, km, row, common_themes, common_needs))
-    partial.sort(key=lambda s: -s[0])
+        partial.append((base, km, iid))
+    partial.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
     if len(partial) > limit:
         threshold = partial[limit - 1][0] - TEXT_POINTS
-        partial = [p for p in partial if p[0] >= threshold]
+        partial = [p for p in partial if p[0] >= threshold][:TEXT_CANDIDATES]
+    if not partial:
+        return []
+    ids = [iid for _base, _km, iid in partial]
+    texts = {
+        iid: (name, summary)
+        for iid, name, summary in await session.execute(
+            select(Initiative.id, Initiative.name, Initiative.summary).where(Initiative.id.in_(ids))
+        )
+    }
+    own_words = words(initiative.name, initiative.summary)
     scored = []
-    for base, km, row, common_themes, common_needs in partial:
-        other_words = words(row.name, row.summary)
+    for base, km, iid in partial:
+        other_words = words(*texts.get(iid, ("", "")))
         union = own_words | other_words
         text = len(own_words & other_words) / len(union) if union else 0.0
-        score = base + TEXT_POINTS * text
-        scored.append((score, km, row.id, common_themes, common_needs, text))
+        scored.append((base + TEXT_POINTS * text, km, iid, text))
     scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
     best = scored[:limit]
+    best_ids = [iid for _score, _km, iid, _text in best]
     loaded = {
         i.id: i
-        for i in await session.scalars(
-            select(Initiative).where(Initiative.id.in_([s[2] for s in best]))
+        for i in await session.scalars(select(Initiative).where(Initiative.id.in_(best_ids)))
+    }
+    # What each shares, to explain it (the few results only).
+    their_cores: dict[int, set[int]] = {}
+    their_needs: dict[int, set[str]] = {}
+    for iid, tid in await session.execute(
+        select(InitiativeTheme.initiative_id, InitiativeTheme.theme_id).where(
+            InitiativeTheme.initiative_id.in_(best_ids)
         )
+    ):
+        their_cores.setdefault(iid, set()).add(core_of.get(tid, tid))
+    for iid, need in await session.execute(
+        select(InitiativeNeed.initiative_id, InitiativeNeed.need).where(
+            InitiativeNeed.initiative_id.in_(best_ids)
+        )
+    ):
+        their_needs.setdefault(iid, set()).add(need)
+    themes = {
+        t.id: t
+        for t in await session.scalars(select(Theme).where(Theme.id.in_(sorted(own_cores) or [-1])))
     }
     return [
         Similar(
             initiative=loaded[iid],
             score=round(score, 2),
             km=km,
-            themes=[themes[t] for t in sorted(common_themes)],
-            needs=[n.slug for n in NEEDS if n.slug in common_needs],
+            themes=[
+                themes[t] for t in sorted(own_cores & their_cores.get(iid, set())) if t in themes
+            ],
+            needs=[n.slug for n in NEEDS if n.slug in own_needs & their_needs.get(iid, set())],
             text=round(text, 2),
         )
-        for score, km, iid, common_themes, common_needs, text in best
+        for score, km, iid, text in best
         if iid in loaded
     ]

@@ -2,6 +2,8 @@
 
 Charts are server-rendered SVG bars (web/templates/_charts.html): no JavaScript, every
 bar carries its value as text and a hatch pattern, and each chart has its data table.
+The uncovered needs are also on a map (web/static/js/diagnostic-map.js, Leaflet), whose
+accessible alternative is the table of communes with uncovered needs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from directory import diagnostic, relations
+from directory.db import Database
 from directory.diagnostic import Diagnostic
 from directory.errors import NotEditable, NotFound
 from directory.models import Initiative, Relation
@@ -64,6 +67,18 @@ async def diagnostic_page(request: Request) -> Response:
     result, errors, (known, themes) = await _compute(request)
     lang = lazy_language(request)
     selected = {name: request.query_params.get(name, "") for name in FILTERS}
+    uncovered = result.coverage.uncovered_by_commune()
+    points = [
+        {
+            "name": c.name,
+            "code": c.insee_code,
+            "lat": c.latitude,
+            "lon": c.longitude,
+            "needs": [n.label(str(lang)) for n in needs],
+        }
+        for c, needs in uncovered
+        if c.latitude is not None and c.longitude is not None
+    ]
     return await render(
         request,
         "diagnostic.html",
@@ -81,6 +96,8 @@ async def diagnostic_page(request: Request) -> Response:
             "toggle_remote": "/diagnostic?"
             + _filters(request, suivies="" if _include_remote(request) else "1"),
             "tables": TABLES,
+            "uncovered": uncovered,
+            "uncovered_points": points,
             "lambda_label": lambda row: row.label(lang),
             "lambda_commune": lambda row: row.name,
             "lambda_month": lambda row: row.month,
@@ -153,6 +170,16 @@ async def diagnostic_csv(request: Request) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+async def refresh_counts(db: Database) -> int:
+    """Worker task: recount the communes changed since the last round (0 when none)."""
+    async with db.session() as session:
+        if not await diagnostic.changed_communes(session):
+            return 0
+    # A new transaction whose first statement is the refresh's write (see refresh()).
+    async with db.session() as session:
+        return await diagnostic.refresh(session)
 
 
 # --- Référents: links between initiatives (JSON API). ----------------------------------

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from html import unescape
 
 import pytest
 from sqlalchemy import select
 
 from directory.models import Initiative
 from tests.directory.test_diagnostic import build_territory
+from web.diagnostic import refresh_counts
 
 
 @pytest.fixture
@@ -100,3 +103,25 @@ async def test_initiative_page_explains_similar_initiatives(client, db, territor
     assert "même thème : Alimentation ; même besoin : Précarité alimentaire" in section
     # Followed initiatives are candidates too, with their origin named.
     assert "sur autre.example" in section
+
+
+async def test_uncovered_needs_on_a_map_with_its_table(client, territory):
+    html = (await client.get("/diagnostic")).text
+    # The matrix links to the map, whose data are the communes with uncovered needs
+    assert 'href="#uncovered-map"' in html
+    assert 'id="uncovered-map-canvas"' in html and "/static/js/diagnostic-map.js" in html
+    start = html.index("data-points='") + len("data-points='")
+    points = json.loads(unescape(html[start : html.index("'", start)]))
+    by_code = {p["code"]: p for p in points}
+    # Rezé has no coordinates: in the table, said to be absent from the map
+    assert set(by_code) == {"44109", "44215"}
+    assert "Isolement" not in by_code["44109"]["needs"]  # covered in Nantes
+    assert "Mobilité" in by_code["44215"]["needs"]  # Vertou's is paused
+    table = html[html.index('id="table-uncovered"') :]
+    assert "Rezé (44143)" in table and "absente de la carte" in table
+    assert "Données de l'annuaire au" in html
+
+
+async def test_worker_task_recounts_changed_communes(db, territory):
+    assert await refresh_counts(db) >= 1
+    assert await refresh_counts(db) == 0

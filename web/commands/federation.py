@@ -22,6 +22,7 @@ from federation.http import AiohttpClient
 from federation.worker import Worker
 from web.activitypub import http_client
 from web.commands import demo_federation
+from web.diagnostic import refresh_counts
 from web.importing import run_due_imports
 from web.settings import Settings
 
@@ -62,8 +63,9 @@ def _run(
 
 
 def instance_tasks(settings: Settings, db: Database) -> list[Callable[[], Awaitable[int]]]:
-    """Background work beside federation that every worker round runs: periodic imports."""
-    return [functools.partial(run_due_imports, db, settings)]
+    """Background work beside federation that every worker round runs: periodic imports,
+    and the diagnostic's counts of the communes that changed."""
+    return [functools.partial(run_due_imports, db, settings), functools.partial(refresh_counts, db)]
 
 
 async def run_worker(settings: Settings, db: Database, *, stop: asyncio.Event) -> None:
