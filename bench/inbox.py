@@ -2,7 +2,9 @@
 
 Run from the repository root:  python -m bench.inbox [--requests 6000] [--workers 2]
 Requests are signed before the clock starts (by a sender key the instance already has in
-its remote actor cache), then sent by aiohttp from two processes, 64 in flight each.
+its remote actor cache), then sent by aiohttp from two processes: first as fast as 64 in
+flight each allow (throughput), then open-loop at --rate (default the goal, 2,000/s) for
+the latency at that rate (a closed loop with N in flight would only measure N / rate).
 Prints, measured in the same run on the same port setup:
 - the ceiling: a no-database endpoint doing the same checks (body cap, JSON, parse,
   Digest and RSA signature verification) and answering 202;
@@ -60,21 +62,27 @@ def inbox_app():
     return create_app(Settings.from_env())
 
 
-def _sender(requests: list[tuple[str, bytes, dict]], ready, go, results) -> None:
+def _sender(requests: list[tuple[str, bytes, dict]], rate: float, ready, go, results) -> None:
+    """Send `requests`: as fast as 64 in flight allow (rate 0), or open-loop at `rate`/s.
+
+    Open loop: request i leaves at start + i/rate whatever the answers do, and its latency
+    counts from that planned time (no coordinated omission: a stalled server shows).
+    """
     import aiohttp
     import uvloop
 
     async def main() -> None:
         latencies: list[float] = []
         accepted = 0
-        connector = aiohttp.TCPConnector(limit=64)
+        in_flight = 64 if rate == 0 else 1024
+        connector = aiohttp.TCPConnector(limit=in_flight)
         async with aiohttp.ClientSession(connector=connector) as session:
-            limit = asyncio.Semaphore(64)
+            limit = asyncio.Semaphore(in_flight)
 
-            async def one(url: str, body: bytes, headers: dict) -> None:
+            async def one(url: str, body: bytes, headers: dict, planned: float | None) -> None:
                 nonlocal accepted
                 async with limit:
-                    started = time.perf_counter()
+                    started = time.perf_counter() if planned is None else planned
                     async with session.post(url, data=body, headers=headers) as response:
                         await response.read()
                         if response.status == 202:
@@ -84,7 +92,17 @@ def _sender(requests: list[tuple[str, bytes, dict]], ready, go, results) -> None
             ready.set()
             await asyncio.to_thread(go.wait)
             start = time.time()
-            await asyncio.gather(*(one(*r) for r in requests))
+            if rate == 0:
+                await asyncio.gather(*(one(*r, None) for r in requests))
+            else:
+                began, tasks = time.perf_counter(), []
+                for i, r in enumerate(requests):
+                    planned = began + i / rate
+                    delay = planned - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    tasks.append(asyncio.create_task(one(*r, planned)))
+                await asyncio.gather(*tasks)
             end = time.time()
         results.put((accepted, start, end, latencies))
 
@@ -120,10 +138,10 @@ def _sign_all(count: int, port: int, pem: str) -> list[tuple[str, bytes, dict]]:
     return out
 
 
-def _measure(requests, senders: int) -> tuple[float, float, float, int]:
+def _measure(requests, senders: int, rate: float = 0) -> tuple[float, float, float, int]:
     from bench._federation import run_processes
 
-    shares = [(requests[i::senders],) for i in range(senders)]
+    shares = [(requests[i::senders], rate / senders) for i in range(senders)]
     results = run_processes(_sender, shares)
     accepted = sum(r[0] for r in results)
     elapsed = max(r[2] for r in results) - min(r[1] for r in results)
@@ -178,6 +196,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rate", type=float, default=GOAL_RATE, help="open-loop rate for the latency measure"
+    )
     args = parser.parse_args()
 
     from bench._federation import free_port, postgres_database, tree_cpu_seconds
@@ -198,7 +219,7 @@ def main() -> None:
             t = time.perf_counter()
             # One port for both servers (one after the other): the requests are signed once.
             port = free_port()
-            requests = _sign_all(args.requests, port, private)
+            requests = _sign_all(200 + 2 * args.requests, port, private)
             for name, factory in (
                 ("ceiling (verify only, no database)", "bench.inbox:verify_only_app"),
                 ("inbox (verify + durable insert, PostgreSQL)", "bench.inbox:inbox_app"),
@@ -208,17 +229,27 @@ def main() -> None:
                     # Warm up each worker (key caches, connections), then measure.
                     await asyncio.to_thread(_measure, requests[:200], 2)
                     cpu = tree_cpu_seconds(server.pid)
-                    rate, p50, p99, ok = await asyncio.to_thread(_measure, requests[200:], 2)
+                    measured, paced_requests = (
+                        requests[200 : 200 + args.requests],
+                        requests[200 + args.requests :],
+                    )
+                    rate, p50, p99, ok = await asyncio.to_thread(_measure, measured, 2)
                     cpu = tree_cpu_seconds(server.pid) - cpu
+                    # The latency goal at the goal's rate, offered open-loop.
+                    paced = await asyncio.to_thread(_measure, paced_requests, 2, args.rate)
                 finally:
                     server.terminate()
                     server.wait(10)
                 per_request = cpu / max(ok, 1) * 1000
                 print(
                     f"{name}: {rate:,.0f} accepted/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-                    f"({ok}/{len(requests) - 200} accepted, {args.workers} workers); "
+                    f"({ok}/{args.requests} accepted, {args.workers} workers); "
                     f"server CPU {per_request:.3f} ms per request, i.e. at most "
                     f"{args.workers / per_request * 1000:,.0f}/s on {args.workers} free cores"
+                )
+                print(
+                    f"  offered open-loop at {args.rate:,.0f}/s: {paced[0]:,.0f} accepted/s, "
+                    f"p50 {paced[1]:.1f} ms, p99 {paced[2]:.1f} ms ({paced[3]} accepted)"
                 )
             print(f"(signing the requests beforehand took part of {time.perf_counter() - t:.0f} s)")
             print(f"goal: >= {GOAL_RATE:,.0f}/s and p99 < {GOAL_P99_MS:.0f} ms on the inbox")
