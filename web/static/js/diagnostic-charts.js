@@ -83,6 +83,14 @@
         }),
       ],
     });
+    // The SVG is one image (role="img") described by its table: Plot's aria-labels on
+    // its groups would be ignored there and are not allowed on a <g> without a role, so
+    // they become data-mark (what each group draws).
+    svg.querySelectorAll("[aria-label]").forEach(function (node) {
+      node.setAttribute("data-mark", node.getAttribute("aria-label"));
+      node.removeAttribute("aria-label");
+      node.removeAttribute("aria-description");
+    });
     hatch(svg, pattern);
     svg.classList.add("chart__svg");
     svg.setAttribute("role", "img");
