@@ -79,6 +79,19 @@ async def test_diagnostic_charts_tables_map_and_csv(page, artifacts):
     await page.screenshot(path=str(artifacts / "diagnostic.png"), full_page=True)
 
 
+async def test_diagnostic_charts_render_identically(page, artifacts):
+    # The same data draw the same chart, to the pixel, from one load to the next
+    drawn = []
+    for _ in range(2):
+        await page.goto("/diagnostic?lang=en")
+        await page.wait_for_selector("#chart-needs[data-state='ready']", timeout=10_000)
+        svg = page.locator("#chart-needs svg")
+        drawn.append((await svg.evaluate("e => e.outerHTML"), await svg.screenshot()))
+    assert drawn[0] == drawn[1]
+    assert 'aria-label="Initiatives by need"' in drawn[0][0]
+    (artifacts / "diagnostic-chart-needs.png").write_bytes(drawn[0][1])
+
+
 async def test_diagnostic_prints_charts_with_their_tables(page, artifacts):
     await page.goto("/diagnostic")
     await page.wait_for_selector("#chart-themes[data-state='ready']", timeout=10_000)
