@@ -21,6 +21,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 # URL prefix -> directory inside node_modules holding the files pages use at run time.
 NPM_ASSETS: dict[str, str] = {
     "leaflet": "leaflet/dist",
+    "d3": "d3/dist",  # Observable Plot's UMD build needs d3 as the global `d3`
+    "plot": "@observablehq/plot/dist",
 }
 
 

@@ -1,7 +1,10 @@
 """The territorial diagnostic page (/diagnostic) and its data as CSV (/diagnostic.csv).
 
-Charts are server-rendered SVG bars (web/templates/_charts.html): no JavaScript, every
-bar carries its value as text and a hatch pattern, and each chart has its data table.
+Charts are drawn in the browser by Observable Plot (npm, served from node_modules at
+/assets/plot and /assets/d3) from the JSON the page carries (`chart_rows`), by
+web/static/js/diagnostic-charts.js: every bar is hatched and carries its value as text.
+Each chart's data table is rendered by the server beside it: it describes the chart
+(aria-describedby) and is the alternative without JavaScript.
 The uncovered needs are also on a map (web/static/js/diagnostic-map.js, Leaflet), whose
 accessible alternative is the table of communes with uncovered needs.
 """
@@ -98,11 +101,26 @@ async def diagnostic_page(request: Request) -> Response:
             "tables": TABLES,
             "uncovered": uncovered,
             "uncovered_points": points,
-            "lambda_label": lambda row: row.label(lang),
-            "lambda_commune": lambda row: row.name,
-            "lambda_month": lambda row: row.month,
+            "charts": chart_rows(result, str(lang)),
         },
     )
+
+
+def chart_rows(d: Diagnostic, lang: str = "fr") -> dict[str, list[dict[str, object]]]:
+    """Each chart's bars as {label, value}, read by web/static/js/diagnostic-charts.js."""
+    recent = d.months[-24:]
+    return {
+        "themes": [{"label": r.label(lang), "value": r.count} for r in d.by_theme if r.count],
+        "actors": [{"label": r.label(lang), "value": r.count} for r in d.by_actor_kind if r.count],
+        "needs": [{"label": r.label(lang), "value": r.count} for r in d.by_need if r.count],
+        "communes": [{"label": c.name, "value": c.count} for c in d.by_commune if c.count][:20],
+        "months-created": [{"label": m.month, "value": m.created} for m in recent],
+        "months-ended": (
+            [{"label": m.month, "value": m.ended} for m in recent]
+            if any(m.ended for m in d.months)
+            else []
+        ),
+    }
 
 
 def csv_rows(d: Diagnostic, table: str, lang: str = "fr") -> list[list[object]]:

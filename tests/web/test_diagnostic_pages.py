@@ -26,14 +26,55 @@ async def test_page_shows_charts_tables_and_uncovered_cells(client, territory):
     assert response.status_code == 200
     html = response.text
     assert "Diagnostic territorial" in html
-    # Each chart is an SVG with a title and direct values, and its data table beside it.
+    # Each chart has its data table beside it, which describes it and is the no-JS view.
     for table in ("themes", "actors", "needs", "communes", "coverage", "months"):
         assert f'id="table-{table}"' in html
-    assert 'role="img"' in html and "hatch-themes" in html
+    assert 'data-table="table-themes"' in html and 'data-table="table-months"' in html
+    assert "/assets/plot/plot.umd.min.js" in html and "/static/js/diagnostic-charts.js" in html
+    assert '<svg class="chart' not in html and "<rect" not in html  # drawn in the browser
+    assert 'class="num uncovered"' in html
     assert 'class="num uncovered"' in html
     assert "Population inconnue" in html and "Vertou (44215)" in html
     assert "Sans coordonnées" in html and "Rezé (44143)" in html
     assert "/static/css/diagnostic.css" in html
+
+
+def chart_data(html: str) -> dict[str, list[dict]]:
+    """The JSON each chart is drawn from, by chart id."""
+    found = {}
+    for part in html.split('<div class="chart" id="chart-')[1:]:
+        name = part[: part.index('"')]
+        start = part.index(">", part.index('class="chart__data"')) + 1
+        found[name] = json.loads(part[start : part.index("</script>", start)])
+    return found
+
+
+async def test_chart_data_are_the_table_figures(client, territory):
+    html = (await client.get("/diagnostic")).text
+    charts = chart_data(html)
+    assert set(charts) >= {"themes", "actors", "needs", "communes", "months-created"}
+    themes = list(
+        csv.DictReader(
+            io.StringIO((await client.get("/diagnostic.csv", params={"table": "themes"})).text)
+        )
+    )
+    expected = [
+        {"label": r["label"], "value": int(r["initiatives"])}
+        for r in themes
+        if int(r["initiatives"])
+    ]
+    assert charts["themes"] == expected and expected
+    communes = {c["label"]: c["value"] for c in charts["communes"]}
+    assert communes["Nantes"] >= 2 and all(v > 0 for v in communes.values())
+    assert sum(m["value"] for m in charts["months-created"]) >= 1
+
+
+async def test_chart_libraries_are_served_by_the_instance(client):
+    for path in ("/assets/d3/d3.min.js", "/assets/plot/plot.umd.min.js"):
+        response = await client.get(path)
+        assert response.status_code == 200 and len(response.content) > 10_000
+    script = await client.get("/static/js/diagnostic-charts.js")
+    assert script.status_code == 200 and "Plot.barX" in script.text
 
 
 async def test_one_commune_and_remote_toggle(client, territory):

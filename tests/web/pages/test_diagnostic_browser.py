@@ -3,6 +3,8 @@ filters kept in the URL, CSV download, axe-core."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.web.pages.conftest import axe_source
@@ -20,15 +22,37 @@ async def test_diagnostic_charts_tables_map_and_csv(page, artifacts):
     assert response.status == 200
     await wait_uncovered_map(page)
 
-    # Then each chart is drawn (bars with their values as text) with its data table beside
-    charts = page.locator("svg.chart[role='img']")
-    assert await charts.count() >= 4
-    assert await page.locator("svg.chart rect").count() >= 8
+    # Then each chart is drawn by Observable Plot: one hatched bar per row of its data,
+    # the value written beside each bar, the labels in clear, described by its table
+    await page.wait_for_selector("#chart-themes[data-state='ready']", timeout=10_000)
+    charts = page.locator(".chart svg[role='img']")
+    assert await charts.count() == await page.locator(".chart[data-table]").count() >= 5
+    for chart in ("themes", "actors", "needs", "communes", "months-created"):
+        el = page.locator(f"#chart-{chart}")
+        svg = el.locator("svg")
+        data = json.loads(await el.locator("script.chart__data").text_content())
+        assert await svg.get_attribute("class") and "plot-" in await svg.get_attribute("class")
+        assert await svg.get_attribute("aria-label") == await el.get_attribute("data-title")
+        table = await svg.get_attribute("aria-describedby")
+        assert table.startswith("table-") and await page.locator(f"#{table}").is_visible()
+        bars = svg.locator("g[data-mark='bar'] rect")
+        assert await bars.count() == len(data)
+        fill = await svg.locator("g[data-mark='bar']").get_attribute("fill")
+        assert fill == f"url(#hatch-chart-{chart})"
+        assert await svg.locator(f"pattern#hatch-chart-{chart}").count() == 1
+        values = await svg.locator("g[data-mark='text'] text").all_text_contents()
+        assert [v.replace("\u202f", "").replace("\xa0", "") for v in values] == [
+            str(row["value"]) for row in data
+        ]
+        ticks = await svg.locator("g[data-mark='y-axis tick label'] text").all_text_contents()
+        assert ticks == [
+            row["label"][:33] + "…" if len(row["label"]) > 34 else row["label"] for row in data
+        ]
     box = await charts.first.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 40
     for table in ("themes", "actors", "needs", "communes", "coverage", "months"):
         assert await page.locator(f"#table-{table}").is_visible()
-    chart_box = await page.locator("#themes svg.chart").bounding_box()
+    chart_box = await page.locator("#chart-themes svg").bounding_box()
     table_box = await page.locator("#table-themes").bounding_box()
     assert table_box["x"] > chart_box["x"] + chart_box["width"] - 1  # side by side
 
@@ -53,6 +77,34 @@ async def test_diagnostic_charts_tables_map_and_csv(page, artifacts):
     assert csv.ok and csv.headers["content-type"].startswith("text/csv")
     assert (await csv.text()).splitlines()[0].startswith("theme,label,initiatives")
     await page.screenshot(path=str(artifacts / "diagnostic.png"), full_page=True)
+
+
+async def test_diagnostic_charts_render_identically(page, artifacts):
+    # The same data draw the same chart, to the pixel, from one load to the next
+    drawn = []
+    for _ in range(2):
+        await page.goto("/diagnostic?lang=en")
+        await page.wait_for_selector("#chart-needs[data-state='ready']", timeout=10_000)
+        svg = page.locator("#chart-needs svg")
+        drawn.append((await svg.evaluate("e => e.outerHTML"), await svg.screenshot()))
+    assert drawn[0] == drawn[1]
+    assert 'aria-label="Initiatives by need"' in drawn[0][0]
+    (artifacts / "diagnostic-chart-needs.png").write_bytes(drawn[0][1])
+
+
+async def test_diagnostic_prints_charts_with_their_tables(page, artifacts):
+    await page.goto("/diagnostic")
+    await page.wait_for_selector("#chart-themes[data-state='ready']", timeout=10_000)
+    await page.emulate_media(media="print")
+    # The print stylesheet keeps each chart and its table, and drops the filters
+    assert await page.locator("#chart-themes svg").is_visible()
+    assert await page.locator("#table-themes").is_visible()
+    assert not await page.locator(".diagnostic__filters").is_visible()
+    assert await page.locator(".print-only").first.is_visible()
+    await page.screenshot(path=str(artifacts / "diagnostic-print.png"), full_page=True)
+    pdf = await page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
+    (artifacts / "diagnostic.pdf").write_bytes(pdf)
 
 
 async def test_diagnostic_filters_live_in_the_url(page, artifacts):
