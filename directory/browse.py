@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -240,6 +240,13 @@ async def bounds(session: AsyncSession) -> tuple[float, float, float, float] | N
     area = await territory(session)
     if area and None not in (area.min_lat, area.min_lon, area.max_lat, area.max_lon):
         return (area.min_lat, area.min_lon, area.max_lat, area.max_lon)  # type: ignore[return-value]
+    return await extent(session, PUBLISHED)
+
+
+async def extent(
+    session: AsyncSession, *where: ColumnElement[bool]
+) -> tuple[float, float, float, float] | None:
+    """South, west, north, east of the initiatives meeting `where` (None if none)."""
     row = (
         await session.execute(
             select(
@@ -247,7 +254,7 @@ async def bounds(session: AsyncSession) -> tuple[float, float, float, float] | N
                 func.min(Initiative.longitude),
                 func.max(Initiative.latitude),
                 func.max(Initiative.longitude),
-            ).where(PUBLISHED)
+            ).where(*where)
         )
     ).one()
     return None if row[0] is None else (row[0], row[1], row[2], row[3])

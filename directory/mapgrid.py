@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory import geokey
+from directory import browse, geokey
 from directory.facets import connection_cache, search_token, theme_rows
 from directory.filters import conditions, has_text
 from directory.models import Initiative
@@ -125,17 +125,7 @@ async def bounds(session: AsyncSession, query: SearchQuery) -> BBox | None:
             max(c[5] for c in cells),
             max(c[6] for c in cells),
         )
-    row = (
-        await session.execute(
-            select(
-                func.min(Initiative.latitude),
-                func.min(Initiative.longitude),
-                func.max(Initiative.latitude),
-                func.max(Initiative.longitude),
-            ).where(Initiative.latitude.is_not(None), *context.conditions())
-        )
-    ).one()
-    return None if row[0] is None else (row[0], row[1], row[2], row[3])
+    return await browse.extent(session, Initiative.latitude.is_not(None), *context.conditions())
 
 
 def contains(outer: BBox, inner: BBox) -> bool:

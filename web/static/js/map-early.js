@@ -7,6 +7,24 @@
   var el = document.getElementById("map");
   if (!el || !window.fetch || !window.URLSearchParams) return;
   var FILTERS = ["q", "theme", "actor_kind", "need", "commune"];
+
+  // The filters of the form (or, in an embed, of the address): map.js uses it too.
+  function filterParams() {
+    var params = new URLSearchParams();
+    var form = document.getElementById("map-filters");
+    if (form) {
+      new FormData(form).forEach(function (value, key) {
+        if (FILTERS.indexOf(key) >= 0 && String(value).trim()) params.append(key, value);
+      });
+    } else {
+      var current = new URLSearchParams(window.location.search);
+      FILTERS.forEach(function (key) {
+        current.getAll(key).forEach(function (v) { if (v) params.append(key, v); });
+      });
+    }
+    return params;
+  }
+  window.maillageFilterParams = filterParams;
   var R = 6378137, D = Math.PI / 180, MAX_LAT = 85.0511287798, K = 0.5 / (Math.PI * R);
   var MIN_ZOOM = 2, MAX_ZOOM = 18, FIT_MAX_ZOOM = 15;
 
@@ -46,18 +64,7 @@
   var left = Math.round(c[0] - width / 2), top = Math.round(c[1] - height / 2);
   var southWest = unproject(left, top + height, zoom), northEast = unproject(left + width, top, zoom);
 
-  var params = new URLSearchParams();
-  var form = document.getElementById("map-filters");
-  if (form) {
-    new FormData(form).forEach(function (value, key) {
-      if (FILTERS.indexOf(key) >= 0 && String(value).trim()) params.append(key, value);
-    });
-  } else {
-    var current = new URLSearchParams(window.location.search);
-    FILTERS.forEach(function (key) {
-      current.getAll(key).forEach(function (v) { if (v) params.append(key, v); });
-    });
-  }
+  var params = filterParams();
   var r = function (n) { return n.toFixed(5); };
   params.set("bbox", [r(Math.max(southWest[0], -90)), r(Math.max(southWest[1], -180)),
                       r(Math.min(northEast[0], 90)), r(Math.min(northEast[1], 180))].join(","));

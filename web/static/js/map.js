@@ -8,7 +8,6 @@
   var form = document.getElementById("map-filters");
   var list = document.getElementById("map-list");
   var embed = el.dataset.embed === "1";
-  var FILTERS = ["q", "theme", "actor_kind", "need", "commune"];
 
   var map = L.map(el, { keyboard: true, zoomControl: true, minZoom: 2, maxZoom: 18, worldCopyJump: true });
   map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
@@ -19,20 +18,7 @@
     return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
   }
 
-  function filterParams() {
-    var params = new URLSearchParams();
-    if (form) {
-      new FormData(form).forEach(function (value, key) {
-        if (FILTERS.indexOf(key) >= 0 && String(value).trim()) params.append(key, value);
-      });
-    } else {
-      var current = new URLSearchParams(window.location.search);
-      FILTERS.forEach(function (key) {
-        current.getAll(key).forEach(function (v) { if (v) params.append(key, v); });
-      });
-    }
-    return params;
-  }
+  var filterParams = window.maillageFilterParams;  // map-early.js, loaded first
 
   function viewParams() {
     var b = map.getBounds();
