@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import exists, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from directory.models import Initiative, InitiativeNeed, InitiativeTheme, Theme
 from directory.sameas import not_shadowed
@@ -92,14 +93,21 @@ async def similar_initiatives(
     session: AsyncSession, initiative: Initiative, limit: int = 6
 ) -> list[Similar]:
     """Published initiatives (local and followed) most like this one, best first, explained."""
-    core_of = dict((await session.execute(select(Theme.id, Theme.parent_id))).all())
-    core_of = {tid: parent or tid for tid, parent in core_of.items()}
-    own_cores = {core_of[t.id] for t in initiative.themes if t.id in core_of}
+    # The initiative's themes come loaded with their parent: its core themes need no query.
+    cores = {t.parent_id or t.id: t.parent or t for t in initiative.themes}
+    own_cores = set(cores)
     own_needs = set(initiative.needs)
     if not own_cores and not own_needs:
         return []
-    theme_ids = sorted(tid for tid, core in core_of.items() if core in own_cores)
     needs = sorted(own_needs)
+    # Their sub-themes count as them (the tree may change: read here, a few rows).
+    theme_ids = sorted(
+        own_cores.union(
+            await session.scalars(
+                select(Theme.id).where(Theme.parent_id.in_(sorted(own_cores) or [-1]))
+            )
+        )
+    )
 
     # Bounded candidate lists, each read from an index in order, without sorting.
     # Per theme, so each walks one theme's index backwards and probes the needs' key.
@@ -232,28 +240,17 @@ async def similar_initiatives(
     scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
     best = scored[:limit]
     best_ids = [iid for _score, _km, iid, _text in best]
+    # The results with their needs and actor kinds joined, their themes in one more
+    # statement (joined, SQLite would read the whole theme index).
     loaded = {
         i.id: i
-        for i in await session.scalars(select(Initiative).where(Initiative.id.in_(best_ids)))
-    }
-    # What each shares, to explain it (the few results only).
-    their_cores: dict[int, set[int]] = {}
-    their_needs: dict[int, set[str]] = {}
-    for iid, tid in await session.execute(
-        select(InitiativeTheme.initiative_id, InitiativeTheme.theme_id).where(
-            InitiativeTheme.initiative_id.in_(best_ids)
-        )
-    ):
-        their_cores.setdefault(iid, set()).add(core_of.get(tid, tid))
-    for iid, need in await session.execute(
-        select(InitiativeNeed.initiative_id, InitiativeNeed.need).where(
-            InitiativeNeed.initiative_id.in_(best_ids)
-        )
-    ):
-        their_needs.setdefault(iid, set()).add(need)
-    themes = {
-        t.id: t
-        for t in await session.scalars(select(Theme).where(Theme.id.in_(sorted(own_cores) or [-1])))
+        for i in (
+            await session.scalars(
+                select(Initiative)
+                .where(Initiative.id.in_(best_ids))
+                .options(joinedload(Initiative.need_rows), joinedload(Initiative.actor_kind_rows))
+            )
+        ).unique()
     }
     return [
         Similar(
@@ -261,9 +258,10 @@ async def similar_initiatives(
             score=round(score, 2),
             km=km,
             themes=[
-                themes[t] for t in sorted(own_cores & their_cores.get(iid, set())) if t in themes
+                cores[t]
+                for t in sorted(own_cores & {t.parent_id or t.id for t in loaded[iid].themes})
             ],
-            needs=[n.slug for n in NEEDS if n.slug in own_needs & their_needs.get(iid, set())],
+            needs=[n.slug for n in NEEDS if n.slug in own_needs & set(loaded[iid].needs)],
             text=round(text, 2),
         )
         for score, km, iid, text in best
