@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from directory.models import Initiative, InitiativeNeed, InitiativeTheme, Theme
-from directory.sameas import not_shadowed
+from directory.sameas import shadowed_row
 from directory.text import stemmed
 from directory.vocabulary import NEEDS, by_slug
 
@@ -199,7 +199,7 @@ async def similar_initiatives(
                 Initiative.id.in_(select(candidates)),
                 Initiative.id != initiative.id,
                 Initiative.moderation_state == "published",
-                not_shadowed(),
+                ~shadowed_row(),
             )
         )
     ).all()
