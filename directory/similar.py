@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, or_, select, union_all
+from sqlalchemy import exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -137,19 +137,27 @@ async def similar_initiatives(
         .limit(PER_ITEM)
         for need in needs
     ]
+    # Whether a nearby one shares a theme or need: a probe of its keys per row (as an
+    # EXISTS, PostgreSQL would hash every initiative of the themes and needs first).
     shares = []
     if theme_ids:
         shares.append(
-            exists().where(
+            select(literal(1))
+            .where(
                 InitiativeTheme.initiative_id == Initiative.id,
                 InitiativeTheme.theme_id.in_(theme_ids),
             )
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None)
         )
     if needs:
         shares.append(
-            exists().where(
-                InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs)
-            )
+            select(literal(1))
+            .where(InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs))
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None)
         )
     here = (
         (initiative.latitude, initiative.longitude)
