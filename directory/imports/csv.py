@@ -142,7 +142,8 @@ def _text(file: IO[bytes], skip: int, codec: str) -> Iterator[io.TextIOWrapper]:
     try:
         yield text
     finally:
-        text.detach()
+        if not file.closed:  # (a reader left unfinished may outlive the file)
+            text.detach()
 
 
 def _rows(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
