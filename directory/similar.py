@@ -248,15 +248,16 @@ async def similar_initiatives(
     scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
     best = scored[:limit]
     best_ids = [iid for _score, _km, iid, _text in best]
-    # The results with their needs and actor kinds joined, their themes in one more
-    # statement (joined, SQLite would read the whole theme index).
+    # The results with their needs, actor kinds and themes joined: one statement, but
+    # SQLite, given the themes joined, reads the whole theme index (one more for them).
+    joined = [joinedload(Initiative.need_rows), joinedload(Initiative.actor_kind_rows)]
+    if session.bind.dialect.name == "postgresql":
+        joined.append(joinedload(Initiative.themes))
     loaded = {
         i.id: i
         for i in (
             await session.scalars(
-                select(Initiative)
-                .where(Initiative.id.in_(best_ids))
-                .options(joinedload(Initiative.need_rows), joinedload(Initiative.actor_kind_rows))
+                select(Initiative).where(Initiative.id.in_(best_ids)).options(*joined)
             )
         ).unique()
     }
