@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, or_, select, union_all
+from sqlalchemy import exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from directory.models import Initiative, InitiativeNeed, InitiativeTheme, Theme
-from directory.sameas import not_shadowed
+from directory.sameas import shadowed_row
 from directory.text import stemmed
 from directory.vocabulary import NEEDS, by_slug
 
@@ -92,14 +93,21 @@ async def similar_initiatives(
     session: AsyncSession, initiative: Initiative, limit: int = 6
 ) -> list[Similar]:
     """Published initiatives (local and followed) most like this one, best first, explained."""
-    core_of = dict((await session.execute(select(Theme.id, Theme.parent_id))).all())
-    core_of = {tid: parent or tid for tid, parent in core_of.items()}
-    own_cores = {core_of[t.id] for t in initiative.themes if t.id in core_of}
+    # The initiative's themes come loaded with their parent: its core themes need no query.
+    cores = {t.parent_id or t.id: t.parent or t for t in initiative.themes}
+    own_cores = set(cores)
     own_needs = set(initiative.needs)
     if not own_cores and not own_needs:
         return []
-    theme_ids = sorted(tid for tid, core in core_of.items() if core in own_cores)
     needs = sorted(own_needs)
+    # Their sub-themes count as them (the tree may change: read here, a few rows).
+    theme_ids = sorted(
+        own_cores.union(
+            await session.scalars(
+                select(Theme.id).where(Theme.parent_id.in_(sorted(own_cores) or [-1]))
+            )
+        )
+    )
 
     # Bounded candidate lists, each read from an index in order, without sorting.
     # Per theme, so each walks one theme's index backwards and probes the needs' key.
@@ -129,19 +137,27 @@ async def similar_initiatives(
         .limit(PER_ITEM)
         for need in needs
     ]
+    # Whether a nearby one shares a theme or need: a probe of its keys per row (as an
+    # EXISTS, PostgreSQL would hash every initiative of the themes and needs first).
     shares = []
     if theme_ids:
         shares.append(
-            exists().where(
+            select(literal(1))
+            .where(
                 InitiativeTheme.initiative_id == Initiative.id,
                 InitiativeTheme.theme_id.in_(theme_ids),
             )
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None)
         )
     if needs:
         shares.append(
-            exists().where(
-                InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs)
-            )
+            select(literal(1))
+            .where(InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs))
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None)
         )
     here = (
         (initiative.latitude, initiative.longitude)
@@ -191,7 +207,7 @@ async def similar_initiatives(
                 Initiative.id.in_(select(candidates)),
                 Initiative.id != initiative.id,
                 Initiative.moderation_state == "published",
-                not_shadowed(),
+                ~shadowed_row(),
             )
         )
     ).all()
@@ -232,28 +248,18 @@ async def similar_initiatives(
     scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
     best = scored[:limit]
     best_ids = [iid for _score, _km, iid, _text in best]
+    # The results with their needs, actor kinds and themes joined: one statement, but
+    # SQLite, given the themes joined, reads the whole theme index (one more for them).
+    joined = [joinedload(Initiative.need_rows), joinedload(Initiative.actor_kind_rows)]
+    if session.bind.dialect.name == "postgresql":
+        joined.append(joinedload(Initiative.themes))
     loaded = {
         i.id: i
-        for i in await session.scalars(select(Initiative).where(Initiative.id.in_(best_ids)))
-    }
-    # What each shares, to explain it (the few results only).
-    their_cores: dict[int, set[int]] = {}
-    their_needs: dict[int, set[str]] = {}
-    for iid, tid in await session.execute(
-        select(InitiativeTheme.initiative_id, InitiativeTheme.theme_id).where(
-            InitiativeTheme.initiative_id.in_(best_ids)
-        )
-    ):
-        their_cores.setdefault(iid, set()).add(core_of.get(tid, tid))
-    for iid, need in await session.execute(
-        select(InitiativeNeed.initiative_id, InitiativeNeed.need).where(
-            InitiativeNeed.initiative_id.in_(best_ids)
-        )
-    ):
-        their_needs.setdefault(iid, set()).add(need)
-    themes = {
-        t.id: t
-        for t in await session.scalars(select(Theme).where(Theme.id.in_(sorted(own_cores) or [-1])))
+        for i in (
+            await session.scalars(
+                select(Initiative).where(Initiative.id.in_(best_ids)).options(*joined)
+            )
+        ).unique()
     }
     return [
         Similar(
@@ -261,9 +267,10 @@ async def similar_initiatives(
             score=round(score, 2),
             km=km,
             themes=[
-                themes[t] for t in sorted(own_cores & their_cores.get(iid, set())) if t in themes
+                cores[t]
+                for t in sorted(own_cores & {t.parent_id or t.id for t in loaded[iid].themes})
             ],
-            needs=[n.slug for n in NEEDS if n.slug in own_needs & their_needs.get(iid, set())],
+            needs=[n.slug for n in NEEDS if n.slug in own_needs & set(loaded[iid].needs)],
             text=round(text, 2),
         )
         for score, km, iid, text in best

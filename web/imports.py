@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import itertools
 from typing import Any
 
 from sqlalchemy import select
@@ -236,11 +237,11 @@ async def import_detail(request: Request) -> Response:
 def _mapping_step(job: ImportJob) -> dict[str, Any]:
     """What the CSV mapping step shows: detected mapping, headers and a preview."""
     try:
-        raw = jobs.read_payload(job.payload_path)
-        plan, rows = csv_import.read(raw, job.options.get("columns") or {})
+        with jobs.open_payload(job.payload_path) as file:
+            plan, rows = csv_import.open_file(file, job.options.get("columns") or {})
+            preview = list(csv_import.records(plan, itertools.islice(rows, PREVIEW_ROWS)))
     except ParseError as exc:
         return {"plan": None, "plan_error": str(exc), "targets": csv_import.TARGETS}
-    preview = [r for r in csv_import.records(plan, rows[:PREVIEW_ROWS])]
     return {"plan": plan, "plan_error": "", "preview": preview, "targets": csv_import.TARGETS}
 
 
@@ -260,7 +261,8 @@ async def import_start(request: Request) -> Response:
         }
         job.options = {**job.options, "columns": columns}
         try:
-            csv_import.read(jobs.read_payload(job.payload_path), columns)
+            with jobs.open_payload(job.payload_path) as file:
+                csv_import.open_file(file, columns)
         except ParseError:
             return _see(f"/admin/imports/{job.id}")  # the page shows the problem
         job.state = "pending"

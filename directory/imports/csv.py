@@ -1,5 +1,7 @@
 """CSV imports: encoding and delimiter detection, and the column-mapping step.
 
+Files are read as streams, never whole (see open_file).
+
 Headers are recognised in French and English (accents, case and punctuation ignored);
 the admin sees the mapping and may override any column before importing.
 """
@@ -9,10 +11,12 @@ from __future__ import annotations
 import csv as _csv
 import hashlib
 import io
+import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from directory.imports import normalise as n
 from directory.imports.records import Category, ParseError, Rejected, SourceRecord
@@ -67,25 +71,22 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
     return mapping
 
 
-def decode(raw: bytes) -> tuple[str, str]:
-    """The text and the encoding name: UTF-8 (with or without BOM), else Windows-1252/Latin-1."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise ParseError("fichier UTF-16 illisible") from None
-    if b"\x00" in raw[:4096]:
+PREFIX = 4096  # bytes looked at for a BOM and binary content
+FIRST_LINE = 1 << 20  # characters looked at, at most, to choose the delimiter
+CHUNK = 1 << 16
+# Tried in order, each on the whole stream: the first that decodes it wins.
+_FALLBACKS = (("utf-8", "utf-8"), ("cp1252", "windows-1252"), ("latin-1", "latin-1"))
+
+
+def _candidates(file: IO[bytes]) -> tuple[list[tuple[str, str]], int]:
+    """The (codec, name) to try and the bytes to skip (a UTF-8 BOM), from the first bytes."""
+    file.seek(0)
+    prefix = file.read(PREFIX)
+    if prefix.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return [("utf-16", "utf-16")], 0
+    if b"\x00" in prefix:
         raise ParseError("fichier binaire : un CSV (texte) est attendu")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "windows-1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
+    return list(_FALLBACKS), 3 if prefix.startswith(b"\xef\xbb\xbf") else 0
 
 
 def sniff_delimiter(text: str) -> str:
@@ -109,17 +110,85 @@ class CsvPlan:
 
 def read(raw: bytes, overrides: Mapping[str, str] | None = None) -> tuple[CsvPlan, list[list[str]]]:
     """Decode and split the file; apply the admin's overrides (field -> header, "" to unset)."""
-    text, encoding = decode(raw)
-    delimiter = sniff_delimiter(text)
+    plan, rows = open_file(io.BytesIO(raw), overrides)
+    return plan, list(rows)
+
+
+def open_file(
+    file: IO[bytes], overrides: Mapping[str, str] | None = None
+) -> tuple[CsvPlan, Iterator[list[str]]]:
+    """The plan of a CSV and its data rows, read one at a time (memory stays flat).
+
+    The file is read once to choose the encoding and count the rows: as UTF-8 first and,
+    on the first byte that is not, again from the start as Windows-1252 (then Latin-1);
+    then again, row by row, as the returned iterator is consumed. Blank rows are skipped.
+    """
+    codecs, skip = _candidates(file)
+    for codec, encoding in codecs:
+        try:
+            delimiter, headers, count = _scan(file, skip, codec)
+        except UnicodeDecodeError:
+            continue
+        plan = _plan(encoding, delimiter, headers, count, overrides)
+        return plan, _data_rows(file, skip, codec, delimiter)
+    raise ParseError("fichier UTF-16 illisible")
+
+
+@contextmanager
+def _text(file: IO[bytes], skip: int, codec: str) -> Iterator[io.TextIOWrapper]:
+    """The file as text from byte `skip`, left open when done."""
+    file.seek(skip)
+    text = io.TextIOWrapper(file, codec, newline="")
+    try:
+        yield text
+    finally:
+        if not file.closed:  # (a reader left unfinished may outlive the file)
+            text.detach()
+
+
+def _rows(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
+    """The non-blank rows of some lines (header first); ParseError if not CSV."""
     _csv.field_size_limit(MAX_CELL * 10)
     try:
-        rows = list(_csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for row in _csv.reader(lines, delimiter=delimiter):
+            if any(cell.strip() for cell in row):
+                yield row
     except _csv.Error as exc:
         raise ParseError(f"CSV illisible : {exc}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
+
+
+def _scan(file: IO[bytes], skip: int, codec: str) -> tuple[str, list[str], int]:
+    """Delimiter (from the first line), headers and number of data rows, decoding as
+    `codec`; UnicodeDecodeError at the first byte it cannot decode."""
+    with _text(file, skip, codec) as text:
+        first: list[str] = []
+        for line in text:
+            first.append(line)
+            if "\n" in line or sum(map(len, first)) > FIRST_LINE:
+                break
+        delimiter = sniff_delimiter("".join(first))
+        rows = _rows(itertools.chain(first, text), delimiter)
+        headers = next(rows, None)
+        count = sum(1 for _ in rows)
+    if headers is None:
         raise ParseError("fichier vide")
-    headers = [h.strip() for h in rows[0]]
+    return delimiter, [h.strip() for h in headers], count
+
+
+def _data_rows(file: IO[bytes], skip: int, codec: str, delimiter: str) -> Iterator[list[str]]:
+    with _text(file, skip, codec) as text:
+        rows = _rows(text, delimiter)
+        next(rows, None)  # the headers
+        yield from rows
+
+
+def _plan(
+    encoding: str,
+    delimiter: str,
+    headers: list[str],
+    count: int,
+    overrides: Mapping[str, str] | None,
+) -> CsvPlan:
     mapping = guess_mapping(headers)
     for target, header in (overrides or {}).items():
         if target not in TARGETS:
@@ -138,15 +207,9 @@ def read(raw: bytes, overrides: Mapping[str, str] | None = None) -> tuple[CsvPla
             f" ou --column name=EN-TÊTE) ; colonnes trouvées : {', '.join(headers)}"
         )
     used = set(mapping.values())
-    plan = CsvPlan(
-        encoding,
-        delimiter,
-        headers,
-        mapping,
-        len(rows) - 1,
-        [h for h in headers if h not in used],
+    return CsvPlan(
+        encoding, delimiter, headers, mapping, count, [h for h in headers if h not in used]
     )
-    return plan, rows[1:]
 
 
 def _split_categories(value: str) -> list[Category]:
@@ -207,7 +270,7 @@ def record_from_values(
     return SourceRecord(position, source_id, fields, cats, warnings)
 
 
-def records(plan: CsvPlan, rows: list[list[str]]) -> Iterator[SourceRecord | Rejected]:
+def records(plan: CsvPlan, rows: Iterable[list[str]]) -> Iterator[SourceRecord | Rejected]:
     """Every data row as a record (row 2 is the first data row, as a spreadsheet shows it)."""
     width = len(plan.headers)
     index = {target: plan.headers.index(header) for target, header in plan.mapping.items()}

@@ -43,14 +43,13 @@ def open_records(
 ) -> tuple[int, Iterator[SourceRecord | Rejected]]:
     """The number of records and the records of a payload; ParseError if unreadable.
 
-    JSON payloads are checked whole, then read one record at a time (memory stays flat);
-    a CSV is read whole (its encoding is decided on the whole file).
+    Payloads are checked whole, then read one record at a time (memory stays flat).
     """
     if kind == "gogocarto":
         return gogocarto.open_file(file)
     if kind == "csv":
-        plan, rows = csv.read(file.read(), options.get("columns") or {})
-        return len(rows), csv.records(plan, rows)
+        plan, rows = csv.open_file(file, options.get("columns") or {})
+        return plan.rows, csv.records(plan, rows)
     if kind == "geojson":
         return geojson.open_file(file)
     raise ParseError(f"type d'import inconnu : {kind} (possibles : {', '.join(KINDS)})")

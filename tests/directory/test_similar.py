@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from directory.initiatives import Author, create_initiative
+from directory.imports import duplicates
+from directory.imports.models import DuplicateDecision
+from directory.initiatives import Author, create_initiative, moderate
 from directory.models import Theme
+from directory.sameas import SAME_AS
 from directory.similar import similar_initiatives
 
 ADMIN = Author(None, "test")
@@ -114,3 +117,23 @@ async def test_nothing_shared_gives_nothing(session):
     lonely = await add(session, "Seule", [], [])
     await add(session, "Autre", ["mobilite"], ["mobilite"])
     assert await similar_initiatives(session, lonely) == []
+
+
+async def test_a_same_as_copy_is_hidden_behind_its_published_twin(session, source):
+    mine = await add(session, "Épicerie de Rezé", ["alimentation"], [], 47.18, -1.55)
+    copy = await add(
+        session, "Epicerie-de-Reze", ["alimentation"], [], 47.18, -1.55, origin="reze.example"
+    )
+    first = await add(session, "Cantine A", ["alimentation"], [], 47.3, -1.5, origin="a.example")
+    second = await add(session, "Cantine B", ["alimentation"], [], 47.3, -1.5, origin="b.example")
+    await duplicates.link_same_as(session, mine.id, copy.id, author=ADMIN)
+    session.add(DuplicateDecision(first_id=first.id, second_id=second.id, decision=SAME_AS))
+    await session.flush()
+    found = [r.initiative.id for r in await similar_initiatives(session, source)]
+    assert mine.id in found and first.id in found
+    assert copy.id not in found and second.id not in found
+
+    await moderate(session, mine, "withdrawn", author=ADMIN)
+    await session.flush()
+    found = [r.initiative.id for r in await similar_initiatives(session, source)]
+    assert copy.id in found and mine.id not in found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sys
 import time
 from pathlib import Path
@@ -201,9 +202,10 @@ def _check_file(location: str) -> bytes:
     return b""
 
 
-def _read_file(location: str) -> bytes:
-    _check_file(location)
-    return Path(location).read_bytes()
+def _csv_plan(path: str | None, raw: bytes, columns: dict[str, str]) -> csv_import.CsvPlan:
+    """The plan of a fetched CSV (`raw`) or of a file (`path`, read as a stream)."""
+    with open(path, "rb") if path else io.BytesIO(raw) as file:
+        return csv_import.open_file(file, columns)[0]
 
 
 def _absolute(location: str) -> str:
@@ -230,10 +232,10 @@ async def _import_async(args: argparse.Namespace) -> int:
     raw = b""
     if is_url:
         raw = await client.fetch(args.location)
-    else:  # JSON files are read by the job one record at a time, not here
-        raw = _read_file(args.location) if args.kind == "csv" else _check_file(args.location)
+    else:  # files are read by the job one record at a time, not here
+        raw = _check_file(args.location)
     if args.kind == "csv":
-        plan, _ = csv_import.read(raw, options["columns"])
+        plan = _csv_plan(None if is_url else args.location, raw, options["columns"])
         print(f"Encodage {plan.encoding}, séparateur {plan.delimiter!r}, {plan.rows} lignes")
         for target in csv_import.TARGETS:
             print(f"  {target:<14} <- {plan.mapping.get(target, '(aucune colonne)')}")

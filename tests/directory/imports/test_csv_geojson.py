@@ -49,6 +49,34 @@ def test_overrides_change_the_mapping_and_unknown_columns_are_refused():
         csv.read(raw, {"name": "Nope"})
 
 
+def test_a_csv_is_streamed_and_falls_back_to_windows_1252_past_the_first_chunk(tmp_path):
+    # Valid UTF-8 for well over one read, then one Windows-1252 byte: the whole file is
+    # decoded again as Windows-1252, from the start (as when it was decoded whole).
+    lines = ["nom;ville\n"] + [f"Atelier {n};Niort\n" for n in range(20_000)]
+    path = tmp_path / "big.csv"
+    path.write_bytes("".join(lines).encode() + "Caf\xe9 final;Niort\n".encode("cp1252"))
+    assert path.stat().st_size > 4 * csv.CHUNK
+
+    with path.open("rb") as file:
+        plan, rows = csv.open_file(file)
+        assert (plan.encoding, plan.delimiter, plan.headers, plan.rows) == (
+            "windows-1252",
+            ";",
+            ["nom", "ville"],
+            20_001,
+        )
+        records = list(csv.records(plan, rows))
+    assert len(records) == 20_001
+    assert records[0].position == 2 and records[0].fields["name"] == "Atelier 0"
+    assert records[-1].fields["name"] == "Café final"
+
+    path.write_bytes("".join(lines).encode())
+    with path.open("rb") as file:
+        plan, rows = csv.open_file(file)
+        assert (plan.encoding, plan.rows) == ("utf-8", 20_000)
+        assert sum(1 for _ in rows) == 20_000
+
+
 async def test_french_csv_with_bom_imports(db, run_import):
     job = await run_import("csv", FRENCH.encode("utf-8"))
 
