@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, CompoundSelect, and_, exists, or_, select, union
@@ -26,33 +27,32 @@ SAME_AS = "same_as"
 _LOCAL_PATH = re.compile(r"^/initiatives/([^/]+)/?$")
 
 
+@cache
 def shadowed_ids() -> CompoundSelect:
-    """Ids of the initiatives hidden behind their published sameAs twin."""
+    """Ids of the initiatives hidden behind their published sameAs twin.
+
+    Walks the (few) sameAs decisions and probes each pair's two initiatives by id: a join
+    would let SQLite start from every published initiative instead (tens of ms at 100k).
+    Built once, like shadowed_row (statements are immutable; aliases cost milliseconds)."""
     shown, hidden = aliased(Initiative), aliased(Initiative)
     pair = DuplicateDecision
+
+    def published(pair_id: Any, *more: ColumnElement[bool]) -> Any:
+        return exists().where(shown.id == pair_id, shown.moderation_state == "published", *more)
+
+    def remote(pair_id: Any) -> Any:
+        return exists().where(hidden.id == pair_id, hidden.origin.is_not(None))
+
     # The pair is stored as (smaller id, larger id): the second is hidden when it is remote
     # (the first is local, or both are remote and the first came first) ...
-    second = (
-        select(pair.second_id)
-        .join(shown, shown.id == pair.first_id)
-        .join(hidden, hidden.id == pair.second_id)
-        .where(
-            pair.decision == SAME_AS,
-            shown.moderation_state == "published",
-            hidden.origin.is_not(None),
-        )
+    second = select(pair.second_id).where(
+        pair.decision == SAME_AS, published(pair.first_id), remote(pair.second_id)
     )
     # ... the first when it is remote and the second local.
-    first = (
-        select(pair.first_id)
-        .join(shown, shown.id == pair.second_id)
-        .join(hidden, hidden.id == pair.first_id)
-        .where(
-            pair.decision == SAME_AS,
-            shown.moderation_state == "published",
-            shown.origin.is_(None),
-            hidden.origin.is_not(None),
-        )
+    first = select(pair.first_id).where(
+        pair.decision == SAME_AS,
+        published(pair.second_id, shown.origin.is_(None)),
+        remote(pair.first_id),
     )
     return union(second, first)
 
