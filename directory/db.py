@@ -40,7 +40,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No JIT: our queries are short, and PostgreSQL compiles (100+ ms) whenever a plan's
+    # estimated cost passes jit_above_cost, which a disabled scan's penalty alone does
+    # (the search index's forced bitmap plans, directory/search.py).
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"jit": "off"}},
+    )
 
 
 class Database:
