@@ -1,5 +1,5 @@
-"""Shared pieces of the federation benchmarks: a throw-away PostgreSQL database, a sink
-server on loopback, process start-up with a common go signal."""
+"""Shared pieces of the federation benchmarks: a sink server on loopback, process start-up
+with a common go signal (the throw-away PostgreSQL database is bench/_postgres.py)."""
 
 from __future__ import annotations
 
@@ -7,34 +7,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import socket
-import uuid
 from collections.abc import Callable
-from contextlib import asynccontextmanager
-
-import asyncpg
-
-POSTGRES_URL = os.environ.get(
-    "MAILLAGE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-@asynccontextmanager
-async def postgres_database():
-    """A fresh, migrated PostgreSQL database, dropped at the end."""
-    from web.migrate import upgrade
-
-    name = f"maillage_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(POSTGRES_URL)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
-    try:
-        await upgrade(url)
-        yield url
-    finally:
-        conn = await asyncpg.connect(POSTGRES_URL)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 def free_port() -> int:

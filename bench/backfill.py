@@ -149,7 +149,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     args = parser.parse_args()
 
-    from bench._federation import free_port, postgres_database, tree_cpu_seconds
+    from bench._federation import free_port, tree_cpu_seconds
+    from bench._postgres import postgres_database
     from web.migrate import upgrade
 
     async def run() -> None:

@@ -139,7 +139,8 @@ def main() -> None:
 
     import orjson
 
-    from bench._federation import Sink, loopback_host, postgres_database, run_processes
+    from bench._federation import Sink, loopback_host, run_processes
+    from bench._postgres import postgres_database
 
     sink = Sink()
     try:

@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from sqlalchemy import case, func, insert, select, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._postgres import postgres_answers, postgres_database  # noqa: E402
 from directory import diagnostic  # noqa: E402
 from directory.db import Database  # noqa: E402
 from directory.models import (  # noqa: E402
@@ -47,9 +47,6 @@ from directory.vocabulary import ACTOR_KINDS, NEEDS  # noqa: E402
 from web.diagnostic import refresh_counts  # noqa: E402
 from web.migrate import upgrade  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "MAILLAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 WORDS = [
     *("épicerie", "solidaire", "jardin", "partagé", "atelier", "vélo", "repair", "café"),
     *("ressourcerie", "tiers-lieu", "fablab", "bibliothèque", "covoiturage", "aide"),
@@ -212,27 +209,6 @@ async def bench(url: str, count: int, runs: int) -> dict:
         await db.dispose()
 
 
-async def postgres_url() -> str | None:
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return None
-    name = f"maillage_bench_{uuid.uuid4().hex[:10]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return POSTGRES_URL.rpartition("/")[0] + "/" + name
-
-
-async def drop_postgres(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
-    await conn.close()
-
-
 LINES = (
     ("baseline", "baseline: COUNT(*) of published initiatives", ""),
     ("refresh_all", "worker: full recount after the bulk load (once)", ""),
@@ -281,11 +257,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, dict]:
         results["SQLite"] = await bench(
             f"sqlite+aiosqlite:///{folder}/bench.sqlite3", args.count, args.runs
         )
-    if not args.no_postgres and (url := await postgres_url()):
-        try:
+    if not args.no_postgres and await postgres_answers():
+        async with postgres_database() as url:
             results["PostgreSQL"] = await bench(url, args.count, args.runs)
-        finally:
-            await drop_postgres(url)
     return results
 
 

@@ -18,17 +18,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import orjson
 from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._postgres import postgres_database
 from directory.db import Database
 from directory.exports import FORMATS, ExportContext, stream_export
 from directory.imports import jobs
@@ -36,9 +35,6 @@ from directory.models import Initiative, utcnow
 from directory.search import SearchQuery
 from web.migrate import upgrade
 
-POSTGRES = os.environ.get(
-    "MAILLAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 CATEGORIES = ["Alimentation", "Agriculture et alimentation", "Habitat, logement", "Réparer",
               "Mobilité douce", "Éducation", "Culture", "Solidarité", "Énergie", "Tiers-lieu",
               "Jardins partagés", "Économie sociale et solidaire", "Numérique", "Santé"]  # fmt: skip
@@ -111,25 +107,6 @@ def generate(count: int, changed: set[int] = frozenset()) -> bytes:
     )
 
 
-async def fresh_database(backend: str, folder: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}", None
-    name = f"maillage_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(POSTGRES)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return POSTGRES.rpartition("/")[0] + "/" + name, name
-
-
-async def drop_database(name: str | None) -> None:
-    if name:
-        conn = await asyncpg.connect(POSTGRES)
-        await conn.execute(
-            f'DROP DATABASE IF EXISTS "{name}" WITH (FORMAT)'.replace("FORMAT", "FORCE")
-        )
-        await conn.close()
-
-
 async def raw_insert(db: Database, raw: bytes, source: str) -> int:
     """Baseline: the same rows straight into `initiatives`, batched, nothing else."""
     now = utcnow()
@@ -163,56 +140,61 @@ async def export_all(db: Database, fmt: str) -> tuple[int, int]:
 async def run_backend(backend: str, records: int, results: dict, exports: bool = True) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url, pg_name = await fresh_database(backend, folder)
-        try:
+        if backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
             await upgrade(url)
-            db = Database(url)
-            r: dict = {}
-            results[backend] = r
-            raw = generate(records)
-            first = folder / "first.json"
-            first.write_bytes(raw)
-            r["file"] = {"megabytes": len(raw) / 1e6}
-            with measure("parse_only", r):
-                orjson.loads(first.read_bytes())
-            with measure("raw_insert", r):
-                await raw_insert(db, raw, "raw")
-            r["raw_insert"]["rows"] = records
-            del raw
-            # The import reads the file from disk, one record at a time (jsonstream.py).
-            with measure("import", r):
-                job = await jobs.import_file(
-                    db, kind="gogocarto", source_key="bench", path=first, data_dir=folder
-                )
-            assert job.state == "done", job.error
-            r["import"]["rows"] = job.report["created"]
-            r["import"]["rejected"] = job.report["rejected_count"]
-            r["import"]["possible_duplicates"] = len(job.report.get("possible_duplicates", []))
-            changed = set(random.Random(7).sample(range(records), records // 100))
-            second = folder / "second.json"
-            second.write_bytes(generate(records, changed))
-            with measure("reimport_1pct", r):
-                job = await jobs.import_file(
-                    db, kind="gogocarto", source_key="bench", path=second, data_dir=folder
-                )
-            assert job.state == "done", job.error
-            r["reimport_1pct"].update(
-                updated=job.report["updated"], unchanged=job.report["unchanged"]
-            )
-            if not exports:
-                await db.dispose()
-                return
-            async with db.session() as session:
-                total = await session.scalar(
-                    text("SELECT count(*) FROM initiatives WHERE moderation_state = 'published'")
-                )
-            for fmt in FORMATS:
-                with measure(f"export_{fmt}", r):
-                    size, _ = await export_all(db, fmt)
-                r[f"export_{fmt}"].update(rows=total, megabytes=size / 1e6)
-            await db.dispose()
-        finally:
-            await drop_database(pg_name)
+            await measure_backend(url, folder, backend, records, results, exports)
+        else:
+            async with postgres_database() as url:
+                await measure_backend(url, folder, backend, records, results, exports)
+
+
+async def measure_backend(
+    url: str, folder: Path, backend: str, records: int, results: dict, exports: bool
+) -> None:
+    db = Database(url)
+    r: dict = {}
+    results[backend] = r
+    raw = generate(records)
+    first = folder / "first.json"
+    first.write_bytes(raw)
+    r["file"] = {"megabytes": len(raw) / 1e6}
+    with measure("parse_only", r):
+        orjson.loads(first.read_bytes())
+    with measure("raw_insert", r):
+        await raw_insert(db, raw, "raw")
+    r["raw_insert"]["rows"] = records
+    del raw
+    # The import reads the file from disk, one record at a time (jsonstream.py).
+    with measure("import", r):
+        job = await jobs.import_file(
+            db, kind="gogocarto", source_key="bench", path=first, data_dir=folder
+        )
+    assert job.state == "done", job.error
+    r["import"]["rows"] = job.report["created"]
+    r["import"]["rejected"] = job.report["rejected_count"]
+    r["import"]["possible_duplicates"] = len(job.report.get("possible_duplicates", []))
+    changed = set(random.Random(7).sample(range(records), records // 100))
+    second = folder / "second.json"
+    second.write_bytes(generate(records, changed))
+    with measure("reimport_1pct", r):
+        job = await jobs.import_file(
+            db, kind="gogocarto", source_key="bench", path=second, data_dir=folder
+        )
+    assert job.state == "done", job.error
+    r["reimport_1pct"].update(updated=job.report["updated"], unchanged=job.report["unchanged"])
+    if not exports:
+        await db.dispose()
+        return
+    async with db.session() as session:
+        total = await session.scalar(
+            text("SELECT count(*) FROM initiatives WHERE moderation_state = 'published'")
+        )
+    for fmt in FORMATS:
+        with measure(f"export_{fmt}", r):
+            size, _ = await export_all(db, fmt)
+        r[f"export_{fmt}"].update(rows=total, megabytes=size / 1e6)
+    await db.dispose()
 
 
 def report(results: dict, records: int) -> str:

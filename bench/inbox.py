@@ -201,7 +201,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from bench._federation import free_port, postgres_database, tree_cpu_seconds
+    from bench._federation import free_port, tree_cpu_seconds
+    from bench._postgres import postgres_database
     from federation.keys import generate_key_pair
 
     public, private = generate_key_pair()

@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._postgres import postgres_answers, postgres_database  # noqa: E402
 from directory import mapgrid  # noqa: E402
 from directory.db import Database  # noqa: E402
 from directory.models import Initiative, InitiativeTheme, Territory, Theme  # noqa: E402
@@ -47,9 +47,6 @@ TERRITORY = (46.25, -2.60, 48.60, 0.95)
 # What Leaflet asks for the whole territory in a 1000x700 map, and a town-level view.
 INITIAL = {"bbox": "45.90,-3.80,48.95,2.15", "zoom": "8"}
 ZOOMED = {"bbox": "47.17,-1.62,47.26,-1.48", "zoom": "13"}
-POSTGRES_URL = os.environ.get(
-    "MAILLAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 async def populate(db: Database, count: int) -> None:
@@ -206,27 +203,6 @@ def bench_browser(url: str, data_dir: Path, runs: int) -> dict:
     return {"median_ms": median, "p95_ms": p95, "clusters": samples[-1][1]}
 
 
-async def postgres_url() -> str | None:
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return None
-    name = f"maillage_bench_{uuid.uuid4().hex[:10]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return POSTGRES_URL.rpartition("/")[0] + "/" + name
-
-
-async def drop_postgres(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
-    await conn.close()
-
-
 def report(results: dict, browser: dict | None, count: int) -> str:
     lines = [
         "",
@@ -274,11 +250,9 @@ async def main_async(args: argparse.Namespace) -> tuple[dict, Path]:
     folder = Path(tempfile.mkdtemp(prefix="maillage-bench-map-"))
     sqlite_url = f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
     results = {"SQLite": await bench_database(sqlite_url, args.count, args.runs, folder)}
-    if not args.no_postgres and (url := await postgres_url()):
-        try:
+    if not args.no_postgres and await postgres_answers():
+        async with postgres_database() as url:
             results["PostgreSQL"] = await bench_database(url, args.count, args.runs, folder)
-        finally:
-            await drop_postgres(url)
     return results, folder
 
 

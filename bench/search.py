@@ -1,7 +1,7 @@
 """Search benchmark: 100k generated initiatives in SQLite and PostgreSQL, p50/p95 latencies.
 
 Run from the repository root:  python -m bench.search [--count 100000] [--queries 200]
-PostgreSQL: MAILLAGE_BENCH_POSTGRES_URL (default postgres@127.0.0.1:5432); the benchmark
+PostgreSQL: see bench/_postgres.py (default postgres@127.0.0.1:5432); the benchmark
 creates a database of its own and drops it at the end. Prints figures, and the baselines
 measured in the same run: a bare `SELECT 1` round trip, and the plain ranked query
 (FTS5 bm25 over every match on SQLite, ts_rank over every match on PostgreSQL).
@@ -16,14 +16,13 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import insert, select, text
 
+from bench._postgres import postgres_database
 from directory import facets as facet_counts
 from directory.db import Database
 from directory.fulltext import fts5_query, tsquery_text
@@ -38,9 +37,6 @@ from directory.search import SearchQuery, index_initiatives, search_initiatives
 from directory.vocabulary import ACTOR_KIND_SLUGS, NEED_SLUGS
 from web.migrate import upgrade
 
-POSTGRES_URL = os.environ.get(
-    "MAILLAGE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 GOAL_MS = 20.0
 BATCH = 5000
 
@@ -443,16 +439,8 @@ async def main() -> None:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
             await bench_backend("SQLite", url, args.count, args.queries)
     if args.only != "sqlite":
-        name = f"maillage_bench_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            await bench_backend(
-                "PostgreSQL", f"{POSTGRES_URL.rpartition('/')[0]}/{name}", args.count, args.queries
-            )
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+        async with postgres_database() as url:
+            await bench_backend("PostgreSQL", url, args.count, args.queries)
 
 
 if __name__ == "__main__":
