@@ -147,6 +147,11 @@ class GroupWriter:
             batch: list[tuple[dict, asyncio.Future[None]]] = []
             try:
                 async with self.db.engine.connect() as connection:
+                    if connection.dialect.name == "postgresql":
+                        # asyncpg runs an executemany as one implicit transaction (all
+                        # rows or none), committed, its WAL flushed, before it returns:
+                        # no BEGIN and COMMIT round trips around each batch.
+                        await connection.execution_options(isolation_level="AUTOCOMMIT")
                     while self._waiting:
                         batch = self._waiting[: self.max_batch]
                         del self._waiting[: self.max_batch]
