@@ -124,9 +124,15 @@ def _sender(requests: list[bytes], port: int, rate: float, ready, go, results) -
                     connection = idle.pop()
                 else:
                     _, connection = await loop.create_connection(_Connection, "127.0.0.1", port)
-                status = await connection.send(request)
+                try:
+                    status = await connection.send(request)
+                except OSError:  # the server closed the connection: not accepted
+                    status = 0
                 latencies.append(time.perf_counter() - started)
-                idle.append(connection)
+                if status and connection.parser.should_keep_alive():
+                    idle.append(connection)
+                else:
+                    connection.transport.close()
                 accepted += status == 202
 
         ready.set()
