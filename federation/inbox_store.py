@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from directory.models import utcnow
 from federation.flow_models import InboxItem, SeenActivity
@@ -41,7 +41,7 @@ def item_row(activity: dict, body: str, *, key_owner: str, recipient: str = "") 
     }
 
 
-async def store_items(session: AsyncSession, rows: list[dict]) -> None:
+async def store_items(session: AsyncSession | AsyncConnection, rows: list[dict]) -> None:
     """Insert several verified activities in one statement (the inbox's group commit).
 
     A Core insert on the table: the ORM's bulk path costs more per row than the insert

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -83,3 +84,19 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     app.state.settings = settings
     app.state.db = db
     return app
+
+
+def settle_for_serving() -> None:
+    """Tune the garbage collector of a server process, once its application is built.
+
+    What start-up allocated (modules, routes, templates, SQLAlchemy metadata: most of the
+    heap) leaves the collector's sight (gc.freeze), so a full collection walks only what
+    requests left behind; and the youngest generation is collected after 50,000 net
+    allocations instead of 700 (per-request objects mostly die before that). Measured in
+    one inbox worker at 800 signed POST/s: collector pauses went from 706 ms in total
+    (three full collections, the longest 176 ms, on a loaded machine) to one of 37 ms in
+    3,200 requests. Not for tests, which build many applications in one process.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)

@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from directory import demo, people, territory
 from directory.db import Database
 from directory.errors import Conflict, ValidationError
-from web.app import create_app
+from web.app import create_app, settle_for_serving
 from web.logs import log_format, logging_config
 from web.migrate import upgrade
 from web.settings import Settings
@@ -108,7 +108,9 @@ def migrate(args: argparse.Namespace) -> int:
 
 def app_from_env() -> Starlette:
     """The ASGI application built from MAILLAGE_* variables (uvicorn factory)."""
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    settle_for_serving()
+    return app
 
 
 def serve(args: argparse.Namespace) -> int:
