@@ -10,18 +10,17 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     bindparam,
     func,
     literal,
     select,
     text,
+    true,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from directory import facets
 from directory.errors import ValidationError
@@ -34,6 +33,7 @@ from directory.filters import (
     has_text,
     indexed_search,
     matching_ids,
+    matching_select,
     tsquery,
 )
 from directory.messages import N_
@@ -324,63 +324,58 @@ def _sorted_page(
     return stmt.limit(limit).offset(offset)
 
 
-def _sqlite_ranked_window(
-    query: SearchQuery, limit: int, offset: int, theme_ids: list[int]
+def _ranked_page(
+    query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
 ) -> Select:
-    """(id, distance) rows ranked by bm25 among the RANK_CANDIDATES newest matches.
+    """One statement for the first RANK_CANDIDATES matches by relevance: the exact total
+    of the matches, and (id, distance) of one page of them, ranked.
 
-    FTS5 walks its doclists newest first (ORDER BY rowid DESC) and stops at the window.
+    Always one row at least: (total, NULL, NULL) when the page is empty. SQLite: FTS5
+    walks its doclists newest first and stops at the window; the total is a second
+    count(*) over the MATCH. PostgreSQL: one bitmap scan of the search index gives every
+    match (materialised), counted, then the window is a top-N sort of their ids, and only
+    its vectors are read out of line (TOAST) for ts_rank.
     """
-    found = indexed_search(query, "sqlite", theme_ids)
-    distance = _distance(query, "sqlite").label("distance")
-    candidates = found.ids.add_columns(distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank"))
-    if found.rest or query.near:
-        candidates = candidates.join_from(FTS, Initiative, Initiative.id == FTS.c.rowid).where(
-            *found.rest
+    found = indexed_search(query, dialect, theme_ids)
+    distance = _distance(query, dialect).label("distance")
+    if dialect == "postgresql":
+        matches = found.ids.add_columns(SEARCH.c.vector, distance)
+        if found.rest or query.near:
+            matches = matches.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id)
+        m = matches.where(*found.rest).cte("m").prefix_with("MATERIALIZED")
+        counted = select(func.count().label("total")).select_from(m)
+        newest = select(m).order_by(m.c.id.desc()).limit(RANK_CANDIDATES).subquery("w")
+        rank = func.ts_rank(newest.c.vector, tsquery(query))
+        order = rank.desc()
+    else:
+        candidates = found.ids.add_columns(
+            distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank")
         )
-    window = candidates.order_by(FTS.c.rowid.desc()).limit(RANK_CANDIDATES).subquery()
-    return (
-        select(window.c.id, window.c.distance)
-        .order_by(window.c.rank, window.c.id.desc())
+        if found.rest or query.near:
+            candidates = candidates.join_from(FTS, Initiative, Initiative.id == FTS.c.rowid)
+        newest = (
+            candidates.where(*found.rest)
+            .order_by(FTS.c.rowid.desc())
+            .limit(RANK_CANDIDATES)
+            .subquery("w")
+        )
+        rank = order = newest.c.rank  # bm25: lower is better
+        matching = matching_select(query, dialect, theme_ids).subquery()
+        counted = select(func.count().label("total")).select_from(matching)
+    page = (
+        select(newest.c.id, newest.c.distance, rank.label("rank"))
+        .order_by(order, newest.c.id.desc())
         .limit(limit)
         .offset(offset)
+        .subquery("p")
     )
-
-
-async def _postgresql_ranked_window(
-    session: AsyncSession, query: SearchQuery, limit: int, offset: int, theme_ids: list[int]
-) -> tuple[list[Any], int]:
-    """(id, distance) rows ranked among the RANK_CANDIDATES newest matches, and the total.
-
-    One bitmap scan of the search index gives the window and the exact total (the count
-    runs over every match before the LIMIT); ts_rank then reads the window's vectors by id.
-    The planner would rather walk the primary key backwards and test each row's vector
-    (out of line, so each test is a TOAST fetch), or scan the whole table for a prefix
-    (`ouv:*`, whose cost it overestimates on the index): both are turned off for the scan.
-    """
-    found = indexed_search(query, "postgresql", theme_ids)
-    distance = _distance(query, "postgresql").label("distance")
-    window = found.ids.add_columns(distance, func.count().over().label("total"))
-    if found.rest or query.near:
-        window = window.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id).where(
-            *found.rest
-        )
-    window = window.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES)
-    async with _bitmap_plans(session, "postgresql"):
-        candidates = list(await session.execute(window))
-    if not candidates:
-        return [], 0
-    distances = {row.id: row.distance for row in candidates}
-    rank = func.ts_rank(SEARCH.c.vector, tsquery(query))
-    ranked = await session.scalars(
-        select(SEARCH.c.id)
-        .where(SEARCH.c.id == func.any(bindparam("ids", type_=postgresql.ARRAY(Integer))))
-        .order_by(rank.desc(), SEARCH.c.id.desc())
-        .limit(limit)
-        .offset(offset),
-        {"ids": list(distances)},
+    counts = counted.subquery("n")
+    order = page.c.rank.desc() if dialect == "postgresql" else page.c.rank
+    return (
+        select(counts.c.total, page.c.id, page.c.distance)
+        .select_from(counts.outerjoin(page, true()))
+        .order_by(order, page.c.id.desc())
     )
-    return [Row(i, distances[i]) for i in ranked], candidates[0].total
 
 
 @asynccontextmanager
@@ -429,12 +424,14 @@ async def _page(
     total = None
     if start < RANK_CANDIDATES:
         size = min(end, RANK_CANDIDATES) - start
-        if dialect == "postgresql":
-            rows, total = await _postgresql_ranked_window(session, query, size, start, theme_ids)
-            if total <= RANK_CANDIDATES:
-                return rows, total
-        else:
-            rows += await session.execute(_sqlite_ranked_window(query, size, start, theme_ids))
+        async with _bitmap_plans(session, dialect):
+            found = list(
+                await session.execute(_ranked_page(query, dialect, size, start, theme_ids))
+            )
+        total = found[0].total
+        rows = [Row(row.id, row.distance) for row in found if row.id is not None]
+        if total <= RANK_CANDIDATES:
+            return rows, total
     if end > RANK_CANDIDATES:
         first = max(start, RANK_CANDIDATES)
         stmt = _sorted_page(query, "newest-match", dialect, end - first, first, theme_ids)
@@ -458,8 +455,12 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     """
     dialect = session.bind.dialect.name
     _check(query)
-    cache = await facets.connection_cache(session)
-    themes = await facets.theme_rows(session, cache)
+    # A full-text query without themes or facets needs neither the theme list nor the
+    # cache of filter-only counts (a text query's counts are never cached): one statement
+    # less.
+    needs_themes = bool(query.themes or query.facets or not has_text(query))
+    cache = await facets.connection_cache(session) if needs_themes else None
+    themes = await facets.theme_rows(session, cache) if needs_themes else []
     known = {t.slug for t in themes}
     if unknown := [s for s in query.themes if s not in known]:
         raise ValidationError({"theme": N_("inconnu : %(names)s", names=", ".join(unknown))})
@@ -493,29 +494,34 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
             if getattr(query, name):
                 counts[name] = (await count(replace(query, **{name: ()})))[1][name]
     ids = [row.id for row in rows]
-    loaded = {
-        i.id: i
-        for i in (
-            await session.scalars(
-                select(Initiative)
-                .where(Initiative.id.in_(bindparam("ids", expanding=True)))
-                .options(
-                    # One query per collection: joining all three multiplies the rows,
-                    # and PostgreSQL's JIT took a second to compile that join.
-                    selectinload(Initiative.themes),
-                    selectinload(Initiative.actor_kind_rows),
-                    selectinload(Initiative.need_rows),
-                ),
-                {"ids": ids},
-            )
-        )
-    }
+    loaded = {i.id: i for i in await _initiatives(session, ids, dialect)} if ids else {}
     return SearchResult(
         total=total,
         items=[loaded[i] for i in ids if i in loaded],
         facets=counts,
         distances_km={row.id: round(row.distance, 3) for row in rows if row.distance is not None},
     )
+
+
+async def _initiatives(session: AsyncSession, ids: list[int], dialect: str) -> list[Initiative]:
+    """These initiatives with their themes, actor kinds and needs loaded.
+
+    Actor kinds and needs are joined (a few rows per initiative). PostgreSQL joins the
+    themes too: one statement (its connections run without JIT, which took a second to
+    compile that join). SQLite loads the themes in a second statement: its planner
+    materialises the whole initiative_themes x themes join for it (570 ms at 100k).
+    """
+    themes = joinedload if dialect == "postgresql" else selectinload
+    stmt = (
+        select(Initiative)
+        .where(Initiative.id.in_(bindparam("ids", expanding=True)))
+        .options(
+            themes(Initiative.themes),
+            joinedload(Initiative.actor_kind_rows),
+            joinedload(Initiative.need_rows),
+        )
+    )
+    return list((await session.scalars(stmt, {"ids": ids})).unique())
 
 
 def _check(query: SearchQuery) -> None:

@@ -744,6 +744,38 @@ async def test_relevance_pages_past_the_ranked_window_cover_every_match_once(
     assert seen[3] == "Repair café de Rezé"
 
 
+@pytest.mark.parametrize("facets", [False, True])
+async def test_relevance_page_past_the_matches_keeps_the_exact_total(session, directory, facets):
+    # The ranked page and the total come from one statement, which answers the total
+    # even when the page holds no match.
+    first = await search(session, text="répar", per_page=3, facets=facets)
+    assert first.total == 4 and len(first.items) == 3
+    second = await search(session, text="répar", per_page=3, page=2, facets=facets)
+    assert second.total == 4 and len(second.items) == 1
+    beyond = await search(session, text="répar", per_page=3, page=5, facets=facets)
+    assert (beyond.total, beyond.items) == (4, [])
+    none = await search(session, text="introuvablemot", facets=facets)
+    assert (none.total, none.items) == (0, [])
+
+
+async def test_ranked_page_with_an_area_or_a_radius_counts_and_measures(session, directory):
+    boxed = await search(
+        session, text="répar", themes=("reemploi-reparation",), bbox=(47.1, -1.6, 47.3, -1.5),
+        facets=False,
+    )  # fmt: skip
+    assert boxed.total == len(boxed.items) == 2
+    assert set(names(boxed)) == {"Repair café de Rezé", "Atelier vélo solidaire"}
+    near = await search(session, text="répar", near=(47.2184, -1.5536, 10.0), facets=False)
+    assert near.total == len(near.items) == 3  # Ecole (1.1 km), Atelier, Rezé (3.9 km)
+    assert set(names(near)) == {
+        "Repair café de Rezé",
+        "Atelier vélo solidaire",
+        "Ecole de la réparation",
+    }
+    assert set(near.distances_km) == {i.id for i in near.items}
+    assert near.distances_km[directory["Atelier vélo solidaire"].id] == 0.0
+
+
 async def test_deleted_initiatives_leave_the_index(session, directory):
     repair = directory["Repair café de Rezé"]
     await session.delete(repair)
