@@ -274,24 +274,35 @@ async def count_rows(session: AsyncSession, codes: Sequence[str] | None) -> list
     if codes is not None:
         where.append(Initiative.insee_code.in_(codes))
     keys = (Initiative.insee_code, Initiative.origin.is_(None), Initiative.status)
-    rows: list[CountRow] = []
-    totals: dict[tuple[str, bool, str], int] = {}
+    # The totals, months and several kinds of actors in one pass over the initiatives (the
+    # scans cost most when one large commune is counted live): grouped by creation month
+    # and, for the ended ones, by the month of their last update.
+    kinds = (
+        select(func.count())
+        .where(InitiativeActorKind.initiative_id == Initiative.id)
+        .scalar_subquery()
+    )
     created = _month(Initiative.created_at, dialect)
-    for insee, local, status, month, n in await session.execute(
-        select(*keys, created, func.count()).where(*where).group_by(*keys, created)
+    ended = case((Initiative.status == "ended", _month(Initiative.updated_at, dialect)))
+    tallies: dict[tuple[str, bool, str, str, str], int] = {}
+
+    def tally(*key: str | bool, n: int) -> None:
+        tallies[key] = tallies.get(key, 0) + n
+
+    for insee, local, status, created_in, ended_in, multi, n in await session.execute(
+        select(*keys, created, ended, func.count().filter(kinds >= 2), func.count())
+        .where(*where)
+        .group_by(*keys, created, ended)
     ):
         key = (insee, bool(local), status)
-        totals[key] = totals.get(key, 0) + n
-        rows.append((*key, "created", month or "", n))
-    rows += [(*key, "all", "", n) for key, n in totals.items()]
-    ended = _month(Initiative.updated_at, dialect)
+        tally(*key, "all", "", n=n)
+        tally(*key, "created", created_in or "", n=n)
+        if status == "ended":
+            tally(*key, "ended", ended_in or "", n=n)
+        if multi:
+            tally(*key, "multi", "", n=multi)
+    rows: list[CountRow] = [(*key, n) for key, n in tallies.items()]
     queries = [
-        (
-            "ended",
-            select(*keys, ended, func.count())
-            .where(*where, Initiative.status == "ended")
-            .group_by(*keys, ended),
-        ),
         (
             "theme",
             select(
@@ -320,17 +331,6 @@ async def count_rows(session: AsyncSession, codes: Sequence[str] | None) -> list
                 .group_by(*keys, value),
             )
         )
-    kinds = (
-        select(func.count())
-        .where(InitiativeActorKind.initiative_id == Initiative.id)
-        .scalar_subquery()
-    )
-    queries.append(
-        (
-            "multi",
-            select(*keys, null(), func.count()).where(*where, kinds >= 2).group_by(*keys),
-        )
-    )
     for name, statement in queries:
         for insee, local, status, value, n in await session.execute(statement):
             rows.append((insee, bool(local), status, name, "" if value is None else str(value), n))
