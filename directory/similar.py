@@ -7,10 +7,12 @@ The scoring is transparent, and every result says why it is there:
 - up to 2 points for nearness (2 at 0 km, 1 at 25 km, fading with distance).
 Candidates come from indexes, bounded: the BOTH most recent initiatives sharing a theme
 and a need, the PER_ITEM most recent of each shared core theme and need, and NEARBY
-initiatives within NEARBY_KM sharing one of them. The database counts, for each
-candidate, its shared themes and needs (primary-key probes); distance is added in Python,
-then the text is compared for the TEXT_CANDIDATES best so far (text adds at most
-TEXT_POINTS), and the best `limit` are loaded. Local and followed initiatives alike.
+initiatives within NEARBY_KM sharing one of them. One statement (compiled once per shape
+of the query) reads the candidates, their card's columns and their shared themes and
+needs (primary-key probes; sub-themes are mapped to their core theme in Python); distance
+is added in Python, then the text is compared for the TEXT_CANDIDATES best so far (text
+adds at most TEXT_POINTS), and the best `limit` get their themes. Local and followed
+initiatives alike.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from functools import lru_cache
 from sqlalchemy import (
     BindParameter,
     Select,
+    String,
     bindparam,
+    cast,
     exists,
     func,
     literal,
@@ -180,10 +184,9 @@ def _scored_candidates(n_themes: int, n_needs: int, nearby: bool) -> Select:
         )
     # Each limited list is a subquery (SQLite refuses LIMIT in a compound).
     candidates = union_all(*[select(q.subquery().c.iid) for q in lists]).subquery().c.iid
+    # The shared themes and needs, as text (sub-themes are mapped to their core in Python).
     shared_themes = (
-        select(func.count(func.distinct(func.coalesce(Theme.parent_id, Theme.id))))
-        .select_from(InitiativeTheme)
-        .join(Theme, Theme.id == InitiativeTheme.theme_id)
+        select(func.aggregate_strings(cast(InitiativeTheme.theme_id, String), " "))
         .where(
             InitiativeTheme.initiative_id == Initiative.id,
             InitiativeTheme.theme_id.in_(_in("themes")),
@@ -215,9 +218,9 @@ def _scored_candidates(n_themes: int, n_needs: int, nearby: bool) -> Select:
     )
 
 
-_CHILDREN = select(Theme.id).where(Theme.parent_id.in_(_in("cores")))
-# The results' themes, for their cards and the shared themes (ORM rows: the cards show
-# Theme labels; SQLite reads the whole theme index if they are joined to the initiatives).
+_CHILDREN = select(Theme.id, Theme.parent_id).where(Theme.parent_id.in_(_in("cores")))
+# The results' themes, for their cards (ORM rows: the cards show Theme labels; SQLite
+# reads the whole theme index if they are joined to the initiatives).
 _THEMES = (
     select(InitiativeTheme.initiative_id, Theme)
     .join(Theme, Theme.id == InitiativeTheme.theme_id)
@@ -242,9 +245,10 @@ async def similar_initiatives(
         return []
     needs = sorted(own_needs)
     # Their sub-themes count as them (the tree may change: read here, a few rows).
-    theme_ids = sorted(own_cores)
+    core_of = {core: core for core in own_cores}
     if own_cores:
-        theme_ids = sorted(own_cores.union(await session.scalars(_CHILDREN, {"cores": theme_ids})))
+        core_of.update((await session.execute(_CHILDREN, {"cores": sorted(own_cores)})).all())
+    theme_ids = sorted(core_of)
     here = (
         (initiative.latitude, initiative.longitude)
         if initiative.latitude is not None and initiative.longitude is not None
@@ -266,7 +270,8 @@ async def similar_initiatives(
     # the best TEXT_CANDIDATES, and never for one that could not reach the top `limit`.
     partial = []
     for row in rows:
-        iid, lat, lon, n_themes, shared_needs = row[:5]
+        iid, lat, lon, shared_themes, shared_needs = row[:5]
+        n_themes = len({core_of[int(t)] for t in shared_themes.split()}) if shared_themes else 0
         n_needs = len(shared_needs.split()) if shared_needs else 0
         if not n_themes and not n_needs:
             continue
@@ -297,18 +302,23 @@ async def similar_initiatives(
         themes.setdefault(iid, []).append(theme)
     results = []
     for score, km, iid, text, row in best:
-        theirs = themes.get(iid, [])
+        shared_themes = {core_of[int(t)] for t in row[3].split()} if row[3] else set()
         shared_needs = set(row[4].split()) if row[4] else set()
         results.append(
             Similar(
                 initiative=Card(
-                    iid, row.slug, row.name, row.summary, row.city, row.origin, row.status, theirs
+                    iid,
+                    row.slug,
+                    row.name,
+                    row.summary,
+                    row.city,
+                    row.origin,
+                    row.status,
+                    themes.get(iid, []),
                 ),
                 score=round(score, 2),
                 km=km,
-                themes=[
-                    cores[t] for t in sorted(own_cores & {t.parent_id or t.id for t in theirs})
-                ],
+                themes=[cores[t] for t in sorted(shared_themes)],
                 needs=[n.slug for n in NEEDS if n.slug in shared_needs],
                 text=round(text, 2),
             )
