@@ -25,10 +25,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, null, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.facets import cached, connection_cache
+from directory.facets import cached, connection_cache, theme_ids_of, theme_rows
 from directory.filters import conditions, has_text
 from directory.models import (
     Commune,
@@ -269,72 +284,79 @@ def _month(column: ColumnElement, dialect: str) -> ColumnElement[str]:
 
 async def count_rows(session: AsyncSession, codes: Sequence[str] | None) -> list[CountRow]:
     """The counts of these communes (every commune when None), from the directory itself."""
-    dialect = session.bind.dialect.name
     where = [Initiative.moderation_state == "published"]
     if codes is not None:
         where.append(Initiative.insee_code.in_(codes))
-    keys = (Initiative.insee_code, Initiative.origin.is_(None), Initiative.status)
-    rows: list[CountRow] = []
-    totals: dict[tuple[str, bool, str], int] = {}
-    created = _month(Initiative.created_at, dialect)
-    for insee, local, status, month, n in await session.execute(
-        select(*keys, created, func.count()).where(*where).group_by(*keys, created)
-    ):
-        key = (insee, bool(local), status)
-        totals[key] = totals.get(key, 0) + n
-        rows.append((*key, "created", month or "", n))
-    rows += [(*key, "all", "", n) for key, n in totals.items()]
-    ended = _month(Initiative.updated_at, dialect)
-    queries = [
-        (
-            "ended",
-            select(*keys, ended, func.count())
-            .where(*where, Initiative.status == "ended")
-            .group_by(*keys, ended),
-        ),
-        (
-            "theme",
-            select(
-                *keys,
-                core := func.coalesce(Theme.parent_id, Theme.id),
-                func.count(func.distinct(InitiativeTheme.initiative_id)),
-            )
-            .select_from(Initiative)
-            .join(InitiativeTheme, InitiativeTheme.initiative_id == Initiative.id)
-            .join(Theme, Theme.id == InitiativeTheme.theme_id)
-            .where(*where)
-            .group_by(*keys, core),
-        ),
-    ]
-    for name, table, value in (
-        ("kind", InitiativeActorKind, InitiativeActorKind.kind),
-        ("need", InitiativeNeed, InitiativeNeed.need),
-    ):
-        queries.append(
-            (
-                name,
-                select(*keys, value, func.count())
-                .select_from(Initiative)
-                .join(table, table.initiative_id == Initiative.id)
-                .where(*where)
-                .group_by(*keys, value),
-            )
-        )
+    return await _count_where(session, where)
+
+
+async def _count_where(
+    session: AsyncSession, where: list[ColumnElement[bool]], *, by_commune: bool = True
+) -> list[CountRow]:
+    """The count rows of the initiatives matching `where`, in one statement.
+
+    The matching initiatives are read once (a CTE used several times, which both databases
+    materialise), each with its creation month, its month of ending and whether it has
+    several kinds of actors; each dimension is then a GROUP BY over them (the join tables
+    by their primary key). by_commune=False keeps the commune only where the page shows it
+    (totals, and active initiatives per need): fewer rows (code None) for a direct count."""
+    dialect = session.bind.dialect.name
     kinds = (
         select(func.count())
         .where(InitiativeActorKind.initiative_id == Initiative.id)
         .scalar_subquery()
     )
-    queries.append(
-        (
-            "multi",
-            select(*keys, null(), func.count()).where(*where, kinds >= 2).group_by(*keys),
+    m = (
+        select(
+            Initiative.id,
+            Initiative.insee_code.label("insee"),
+            Initiative.origin.is_(None).label("local"),
+            Initiative.status,
+            _month(Initiative.created_at, dialect).label("created"),
+            case(
+                (
+                    Initiative.status == "ended",
+                    func.coalesce(_month(Initiative.updated_at, dialect), ""),
+                )
+            ).label("ended"),
+            (kinds >= 2).label("multi"),
         )
+        .where(*where)
+        .cte("matching")
     )
-    for name, statement in queries:
-        for insee, local, status, value, n in await session.execute(statement):
-            rows.append((insee, bool(local), status, name, "" if value is None else str(value), n))
-    return rows
+    full = (m.c.insee, m.c.local, m.c.status)
+    grouping = full if by_commune else full[1:]  # (PostgreSQL refuses GROUP BY NULL)
+    keys = full if by_commune else (null(), *grouping)
+    per_need = full if by_commune else (case((m.c.status == "active", m.c.insee)), *full[1:])
+    empty = literal("")
+    core = func.coalesce(Theme.parent_id, Theme.id)
+    statement = union_all(
+        select(*full, literal("all"), empty, func.count()).group_by(*full),
+        select(*keys, literal("created"), func.coalesce(m.c.created, ""), func.count()).group_by(
+            *grouping, m.c.created
+        ),
+        select(*keys, literal("ended"), m.c.ended, func.count())
+        .where(m.c.ended.is_not(None))
+        .group_by(*grouping, m.c.ended),
+        select(*keys, literal("multi"), empty, func.count()).where(m.c.multi).group_by(*grouping),
+        select(*keys, literal("theme"), cast(core, String), func.count(func.distinct(m.c.id)))
+        .join(InitiativeTheme, InitiativeTheme.initiative_id == m.c.id)
+        .join(Theme, Theme.id == InitiativeTheme.theme_id)
+        .group_by(*grouping, core),
+        *(
+            select(*shown, literal(name), value, func.count())
+            .join(table, table.initiative_id == m.c.id)
+            .group_by(*grouped, value)
+            for name, table, value, shown, grouped in (
+                ("kind", InitiativeActorKind, InitiativeActorKind.kind, keys, grouping),
+                ("need", InitiativeNeed, InitiativeNeed.need, per_need, per_need),
+            )
+        ),
+    )
+    return [
+        (insee, bool(local), status, dimension, value, n)
+        for insee, local, status, dimension, value, n in await session.execute(statement)
+    ]
 
 
 @dataclass
@@ -421,6 +443,12 @@ async def _from_counts(
             tally.add(
                 insee if _per_commune(dimension, status) else None, dimension, value, status, n
             )
+    return await _tallied(session, query, include_remote, tally)
+
+
+async def _tallied(
+    session: AsyncSession, query: SearchQuery, include_remote: bool, tally: _Tally
+) -> Diagnostic:
     themes = {str(k): v for k, v in tally.values.get("theme", {}).items()}
     months = {
         key: Month(
@@ -454,72 +482,19 @@ async def compute_directly(
     session: AsyncSession, query: SearchQuery, include_remote: bool
 ) -> Diagnostic:
     """The diagnostic counted from the directory itself (GROUP BY over the join tables)."""
-    dialect = session.bind.dialect.name
-    where = conditions(query, dialect)
-    active_where = [*where, Initiative.status == "active"]
-
-    total, active = (
-        await session.execute(
-            select(
-                func.count(Initiative.id),
-                func.count(Initiative.id).filter(Initiative.status == "active"),
-            ).where(*where)
-        )
-    ).one()
-    per_commune = dict(
-        (
-            await session.execute(
-                select(Initiative.insee_code, func.count(Initiative.id))
-                .where(*where)
-                .group_by(Initiative.insee_code)
-            )
-        ).all()
-    )
-    core = func.coalesce(Theme.parent_id, Theme.id)
-    themes = {
-        str(k): v
-        for k, v in (
-            await session.execute(
-                select(core, func.count(func.distinct(InitiativeTheme.initiative_id)))
-                .join(Theme, Theme.id == InitiativeTheme.theme_id)
-                .join(Initiative, Initiative.id == InitiativeTheme.initiative_id)
-                .where(*where)
-                .group_by(core)
-            )
-        ).all()
-    }
-    cells = {
-        (need, insee): n
-        for need, insee, n in (
-            await session.execute(
-                select(InitiativeNeed.need, Initiative.insee_code, func.count())
-                .join(Initiative, Initiative.id == InitiativeNeed.initiative_id)
-                .where(*active_where)
-                .group_by(InitiativeNeed.need, Initiative.insee_code)
-            )
-        ).all()
-    }
-    multi = (
-        select(InitiativeActorKind.initiative_id)
-        .join(Initiative, Initiative.id == InitiativeActorKind.initiative_id)
-        .where(*where)
-        .group_by(InitiativeActorKind.initiative_id)
-        .having(func.count() >= 2)
-    )
-    return await _assemble(
-        session,
+    # The themes' ids as values, so that the theme index drives (not a subquery per statement).
+    themes = await theme_rows(session, await connection_cache(session)) if query.themes else []
+    where = conditions(
         query,
-        include_remote,
-        total=total,
-        active=active,
-        per_commune=per_commune,
-        themes=themes,
-        kinds=await _grouped(session, InitiativeActorKind.kind, InitiativeActorKind, where),
-        needs=await _grouped(session, InitiativeNeed.need, InitiativeNeed, where),
-        cells=cells,
-        months=await _months(session, where, dialect),
-        multi=await session.scalar(select(func.count()).select_from(multi.subquery())) or 0,
+        session.bind.dialect.name,
+        theme_ids=theme_ids_of(themes, query.themes) if query.themes else None,
     )
+    tally = _Tally()
+    for insee, _local, status, dimension, value, n in await _count_where(
+        session, where, by_commune=False
+    ):
+        tally.add(insee if _per_commune(dimension, status) else None, dimension, value, status, n)
+    return await _tallied(session, query, include_remote, tally)
 
 
 async def _assemble(
@@ -612,18 +587,6 @@ def _communes(
     return sorted(rows, key=lambda c: (-c.count, c.name))
 
 
-async def _grouped(
-    session: AsyncSession, key: ColumnElement, table: type, where: list[ColumnElement[bool]]
-) -> dict[str, int]:
-    rows = await session.execute(
-        select(key, func.count())
-        .join(Initiative, Initiative.id == table.initiative_id)
-        .where(*where)
-        .group_by(key)
-    )
-    return dict(rows.all())
-
-
 def _terms(terms: tuple[Term, ...], counts: dict[str, int], population: int | None) -> list[Count]:
     rows = [
         Count(
@@ -636,34 +599,3 @@ def _terms(terms: tuple[Term, ...], counts: dict[str, int], population: int | No
         for t in terms
     ]
     return sorted(rows, key=lambda c: -c.count)
-
-
-async def _months(
-    session: AsyncSession, where: list[ColumnElement[bool]], dialect: str
-) -> list[Month]:
-    """Initiatives created and ended per month (UTC), oldest first."""
-
-    def month(column: ColumnElement) -> ColumnElement[str]:
-        return _month(column, dialect)
-
-    created = dict(
-        (
-            await session.execute(
-                select(m := month(Initiative.created_at), func.count()).where(*where).group_by(m)
-            )
-        ).all()
-    )
-    ended = dict(
-        (
-            await session.execute(
-                select(m := month(Initiative.updated_at), func.count())
-                .where(*where, Initiative.status == "ended")
-                .group_by(m)
-            )
-        ).all()
-    )
-    return [
-        Month(key, created.get(key, 0), ended.get(key, 0))
-        for key in sorted(set(created) | set(ended))
-        if key
-    ]

@@ -126,6 +126,12 @@ async def theme_rows(
     return await cached(cache, "themes", load)
 
 
+def theme_ids_of(themes: Sequence[ThemeRow], slugs: Sequence[str]) -> list[int]:
+    """The ids of these themes and of their sub-themes (for filters.conditions)."""
+    wanted = {t.id for t in themes if t.slug in slugs}
+    return sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
+
+
 def _join_tables() -> list[tuple[str, Any, ColumnElement, ColumnElement]]:
     """Each join table's facet, table, value column and that value as text."""
     return [

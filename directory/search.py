@@ -465,9 +465,7 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     if unknown := [s for s in query.themes if s not in known]:
         raise ValidationError({"theme": N_("inconnu : %(names)s", names=", ".join(unknown))})
 
-    by_slug = {t.slug: t.id for t in themes}
-    wanted = {by_slug[s] for s in query.themes}
-    theme_ids = sorted(t.id for t in themes if t.id in wanted or t.parent_id in wanted)
+    theme_ids = facets.theme_ids_of(themes, query.themes)
     rows, known_total = await _page(session, query, dialect, theme_ids)
 
     async def count(counted: SearchQuery) -> facets.Counts:

@@ -7,20 +7,34 @@ The scoring is transparent, and every result says why it is there:
 - up to 2 points for nearness (2 at 0 km, 1 at 25 km, fading with distance).
 Candidates come from indexes, bounded: the BOTH most recent initiatives sharing a theme
 and a need, the PER_ITEM most recent of each shared core theme and need, and NEARBY
-initiatives within NEARBY_KM sharing one of them. The database counts, for each
-candidate, its shared themes and needs (primary-key probes); distance is added in Python,
-then the text is compared for the TEXT_CANDIDATES best so far (text adds at most
-TEXT_POINTS), and the best `limit` are loaded. Local and followed initiatives alike.
+initiatives within NEARBY_KM sharing one of them. One statement (compiled once per shape
+of the query) reads the candidates, their card's columns and their shared themes and
+needs (primary-key probes; sub-themes are mapped to their core theme in Python); distance
+is added in Python, then the text is compared for the TEXT_CANDIDATES best so far (text
+adds at most TEXT_POINTS), and the best `limit` get their themes. Local and followed
+initiatives alike.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from directory.models import Initiative, InitiativeNeed, InitiativeTheme, Theme
 from directory.sameas import shadowed_row
@@ -45,7 +59,7 @@ _NEEDS = by_slug(NEEDS)
 class Similar:
     """One similar initiative, its score and the reasons for it."""
 
-    initiative: Initiative
+    initiative: Card
     score: float
     km: float | None
     themes: list[Theme] = field(default_factory=list)
@@ -89,6 +103,136 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
+@dataclass(frozen=True)
+class Card:
+    """What a result's card shows of a similar initiative (read as plain columns)."""
+
+    id: int
+    slug: str
+    name: str
+    summary: str
+    city: str
+    origin: str | None
+    status: str
+    themes: list[Theme] = field(default_factory=list)
+
+
+def _in(name: str) -> BindParameter:
+    return bindparam(name, expanding=True)
+
+
+@lru_cache(maxsize=64)
+def _scored_candidates(n_themes: int, n_needs: int, nearby: bool) -> Select:
+    """The statement reading and scoring the candidates, built once per shape.
+
+    Values are bound parameters (t0.., n0.., the expanding `themes` and `needs`, the box),
+    so the statement compiles once per shape and SQLAlchemy's cache serves the rest."""
+    needs_of = InitiativeNeed.initiative_id
+    # Bounded candidate lists, each read from an index in order, without sorting.
+    # Per theme, so each walks one theme's index backwards and probes the needs' key.
+    lists = [
+        select(InitiativeTheme.initiative_id.label("iid"))
+        .where(
+            InitiativeTheme.theme_id == bindparam(f"t{n}"),
+            exists().where(
+                needs_of == InitiativeTheme.initiative_id, InitiativeNeed.need.in_(_in("needs"))
+            ),
+        )
+        .order_by(InitiativeTheme.initiative_id.desc())
+        .limit(BOTH)
+        for n in (range(n_themes) if n_needs else ())
+    ]
+    lists += [
+        select(InitiativeTheme.initiative_id.label("iid"))
+        .where(InitiativeTheme.theme_id == bindparam(f"t{n}"))
+        .order_by(InitiativeTheme.initiative_id.desc())
+        .limit(PER_ITEM)
+        for n in range(n_themes)
+    ] + [
+        select(needs_of.label("iid"))
+        .where(InitiativeNeed.need == bindparam(f"n{n}"))
+        .order_by(needs_of.desc())
+        .limit(PER_ITEM)
+        for n in range(n_needs)
+    ]
+    if nearby:
+        # Whether a nearby one shares a theme or need: a probe of its keys per row (as an
+        # EXISTS, PostgreSQL would hash every initiative of the themes and needs first).
+        shares = [
+            select(literal(1))
+            .where(
+                InitiativeTheme.initiative_id == Initiative.id,
+                InitiativeTheme.theme_id.in_(_in("themes")),
+            )
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None),
+            select(literal(1))
+            .where(needs_of == Initiative.id, InitiativeNeed.need.in_(_in("needs")))
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None),
+        ]
+        lists.append(
+            select(Initiative.id.label("iid"))
+            .where(
+                Initiative.latitude.between(bindparam("south"), bindparam("north")),
+                Initiative.longitude.between(bindparam("west"), bindparam("east")),
+                or_(*shares),
+            )
+            .limit(NEARBY)
+        )
+    # Each limited list is a subquery (SQLite refuses LIMIT in a compound).
+    candidates = union_all(*[select(q.subquery().c.iid) for q in lists]).subquery().c.iid
+    # The shared themes and needs, as text (sub-themes are mapped to their core in Python).
+    shared_themes = (
+        select(func.aggregate_strings(cast(InitiativeTheme.theme_id, String), " "))
+        .where(
+            InitiativeTheme.initiative_id == Initiative.id,
+            InitiativeTheme.theme_id.in_(_in("themes")),
+        )
+        .scalar_subquery()
+    )
+    shared_needs = (
+        select(func.aggregate_strings(InitiativeNeed.need, " "))
+        .where(needs_of == Initiative.id, InitiativeNeed.need.in_(_in("needs")))
+        .scalar_subquery()
+    )
+    return select(
+        Initiative.id,
+        Initiative.latitude,
+        Initiative.longitude,
+        shared_themes,
+        shared_needs,
+        Initiative.name,
+        Initiative.summary,
+        Initiative.slug,
+        Initiative.city,
+        Initiative.origin,
+        Initiative.status,
+    ).where(
+        Initiative.id.in_(select(candidates)),
+        Initiative.id != bindparam("own"),
+        Initiative.moderation_state == "published",
+        ~shadowed_row(),
+    )
+
+
+_CHILDREN = select(Theme.id, Theme.parent_id).where(Theme.parent_id.in_(_in("cores")))
+# The results' themes, for their cards (ORM rows: the cards show Theme labels; SQLite
+# reads the whole theme index if they are joined to the initiatives).
+_THEMES = (
+    select(InitiativeTheme.initiative_id, Theme)
+    .join(Theme, Theme.id == InitiativeTheme.theme_id)
+    .where(InitiativeTheme.initiative_id.in_(_in("ids")))
+    .order_by(Theme.id)
+)
+
+
+def _rank(scored: list[tuple]) -> None:
+    scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
+
+
 async def similar_initiatives(
     session: AsyncSession, initiative: Initiative, limit: int = 6
 ) -> list[Similar]:
@@ -101,121 +245,34 @@ async def similar_initiatives(
         return []
     needs = sorted(own_needs)
     # Their sub-themes count as them (the tree may change: read here, a few rows).
-    theme_ids = sorted(
-        own_cores.union(
-            await session.scalars(
-                select(Theme.id).where(Theme.parent_id.in_(sorted(own_cores) or [-1]))
-            )
-        )
-    )
-
-    # Bounded candidate lists, each read from an index in order, without sorting.
-    # Per theme, so each walks one theme's index backwards and probes the needs' key.
-    lists = [
-        select(InitiativeTheme.initiative_id.label("iid"))
-        .where(
-            InitiativeTheme.theme_id == theme_id,
-            exists().where(
-                InitiativeNeed.initiative_id == InitiativeTheme.initiative_id,
-                InitiativeNeed.need.in_(needs),
-            ),
-        )
-        .order_by(InitiativeTheme.initiative_id.desc())
-        .limit(BOTH)
-        for theme_id in (theme_ids if needs else [])
-    ]
-    lists += [
-        select(InitiativeTheme.initiative_id.label("iid"))
-        .where(InitiativeTheme.theme_id == theme_id)
-        .order_by(InitiativeTheme.initiative_id.desc())
-        .limit(PER_ITEM)
-        for theme_id in theme_ids
-    ] + [
-        select(InitiativeNeed.initiative_id.label("iid"))
-        .where(InitiativeNeed.need == need)
-        .order_by(InitiativeNeed.initiative_id.desc())
-        .limit(PER_ITEM)
-        for need in needs
-    ]
-    # Whether a nearby one shares a theme or need: a probe of its keys per row (as an
-    # EXISTS, PostgreSQL would hash every initiative of the themes and needs first).
-    shares = []
-    if theme_ids:
-        shares.append(
-            select(literal(1))
-            .where(
-                InitiativeTheme.initiative_id == Initiative.id,
-                InitiativeTheme.theme_id.in_(theme_ids),
-            )
-            .limit(1)
-            .scalar_subquery()
-            .is_not(None)
-        )
-    if needs:
-        shares.append(
-            select(literal(1))
-            .where(InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs))
-            .limit(1)
-            .scalar_subquery()
-            .is_not(None)
-        )
+    core_of = {core: core for core in own_cores}
+    if own_cores:
+        core_of.update((await session.execute(_CHILDREN, {"cores": sorted(own_cores)})).all())
+    theme_ids = sorted(core_of)
     here = (
         (initiative.latitude, initiative.longitude)
         if initiative.latitude is not None and initiative.longitude is not None
         else None
     )
+    params: dict = {"themes": theme_ids, "needs": needs, "own": initiative.id}
+    params.update({f"t{n}": theme_id for n, theme_id in enumerate(theme_ids)})
+    params.update({f"n{n}": need for n, need in enumerate(needs)})
     if here is not None:
         dlat = NEARBY_KM / 111.195
         dlon = dlat / max(0.1, math.cos(math.radians(here[0])))
-        lists.append(
-            select(Initiative.id.label("iid"))
-            .where(
-                Initiative.latitude.between(here[0] - dlat, here[0] + dlat),
-                Initiative.longitude.between(here[1] - dlon, here[1] + dlon),
-                or_(*shares),
-            )
-            .limit(NEARBY)
+        params.update(
+            south=here[0] - dlat, north=here[0] + dlat, west=here[1] - dlon, east=here[1] + dlon
         )
-    # Each limited list is a subquery (SQLite refuses LIMIT in a compound).
-    candidates = union_all(*[select(q.subquery().c.iid) for q in lists]).subquery().c.iid
-    shared_themes = (
-        select(func.count(func.distinct(func.coalesce(Theme.parent_id, Theme.id))))
-        .select_from(InitiativeTheme)
-        .join(Theme, Theme.id == InitiativeTheme.theme_id)
-        .where(
-            InitiativeTheme.initiative_id == Initiative.id,
-            InitiativeTheme.theme_id.in_(theme_ids or [-1]),
-        )
-        .scalar_subquery()
-    )
-    shared_needs = (
-        select(func.count())
-        .where(
-            InitiativeNeed.initiative_id == Initiative.id, InitiativeNeed.need.in_(needs or [""])
-        )
-        .scalar_subquery()
-    )
-    rows = (
-        await session.execute(
-            select(
-                Initiative.id,
-                Initiative.latitude,
-                Initiative.longitude,
-                shared_themes,
-                shared_needs,
-            ).where(
-                Initiative.id.in_(select(candidates)),
-                Initiative.id != initiative.id,
-                Initiative.moderation_state == "published",
-                ~shadowed_row(),
-            )
-        )
-    ).all()
+    statement = _scored_candidates(len(theme_ids), len(needs), here is not None)
+    rows = (await session.execute(statement, params)).all()
 
     # Themes, needs and distance first; the text (stemming is the costly part) only for
     # the best TEXT_CANDIDATES, and never for one that could not reach the top `limit`.
     partial = []
-    for iid, lat, lon, n_themes, n_needs in rows:
+    for row in rows:
+        iid, lat, lon, shared_themes, shared_needs = row[:5]
+        n_themes = len({core_of[int(t)] for t in shared_themes.split()}) if shared_themes else 0
+        n_needs = len(shared_needs.split()) if shared_needs else 0
         if not n_themes and not n_needs:
             continue
         km = distance_km(here, (lat, lon)) if here and lat is not None and lon is not None else None
@@ -224,55 +281,46 @@ async def similar_initiatives(
             + NEED_POINTS * n_needs
             + (NEAR_POINTS * NEAR_KM / (NEAR_KM + km) if km is not None else 0.0)
         )
-        partial.append((base, km, iid))
-    partial.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
+        partial.append((base, km, iid, row))
+    _rank(partial)
     if len(partial) > limit:
         threshold = partial[limit - 1][0] - TEXT_POINTS
         partial = [p for p in partial if p[0] >= threshold][:TEXT_CANDIDATES]
-    if not partial:
-        return []
-    ids = [iid for _base, _km, iid in partial]
-    texts = {
-        iid: (name, summary)
-        for iid, name, summary in await session.execute(
-            select(Initiative.id, Initiative.name, Initiative.summary).where(Initiative.id.in_(ids))
-        )
-    }
     own_words = words(initiative.name, initiative.summary)
     scored = []
-    for base, km, iid in partial:
-        other_words = words(*texts.get(iid, ("", "")))
+    for base, km, iid, row in partial:
+        other_words = words(row.name, row.summary)
         union = own_words | other_words
         text = len(own_words & other_words) / len(union) if union else 0.0
-        scored.append((base + TEXT_POINTS * text, km, iid, text))
-    scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
+        scored.append((base + TEXT_POINTS * text, km, iid, text, row))
+    _rank(scored)
     best = scored[:limit]
-    best_ids = [iid for _score, _km, iid, _text in best]
-    # The results with their needs, actor kinds and themes joined: one statement, but
-    # SQLite, given the themes joined, reads the whole theme index (one more for them).
-    joined = [joinedload(Initiative.need_rows), joinedload(Initiative.actor_kind_rows)]
-    if session.bind.dialect.name == "postgresql":
-        joined.append(joinedload(Initiative.themes))
-    loaded = {
-        i.id: i
-        for i in (
-            await session.scalars(
-                select(Initiative).where(Initiative.id.in_(best_ids)).options(*joined)
+    if not best:
+        return []
+    themes: dict[int, list[Theme]] = {}
+    for iid, theme in await session.execute(_THEMES, {"ids": [s[2] for s in best]}):
+        themes.setdefault(iid, []).append(theme)
+    results = []
+    for score, km, iid, text, row in best:
+        shared_themes = {core_of[int(t)] for t in row[3].split()} if row[3] else set()
+        shared_needs = set(row[4].split()) if row[4] else set()
+        results.append(
+            Similar(
+                initiative=Card(
+                    iid,
+                    row.slug,
+                    row.name,
+                    row.summary,
+                    row.city,
+                    row.origin,
+                    row.status,
+                    themes.get(iid, []),
+                ),
+                score=round(score, 2),
+                km=km,
+                themes=[cores[t] for t in sorted(shared_themes)],
+                needs=[n.slug for n in NEEDS if n.slug in shared_needs],
+                text=round(text, 2),
             )
-        ).unique()
-    }
-    return [
-        Similar(
-            initiative=loaded[iid],
-            score=round(score, 2),
-            km=km,
-            themes=[
-                cores[t]
-                for t in sorted(own_cores & {t.parent_id or t.id for t in loaded[iid].themes})
-            ],
-            needs=[n.slug for n in NEEDS if n.slug in own_needs & set(loaded[iid].needs)],
-            text=round(text, 2),
         )
-        for score, km, iid, text in best
-        if iid in loaded
-    ]
+    return results

@@ -211,6 +211,25 @@ async def test_filters_narrow_every_table(session, territory):
     assert [n.slug for n in needs.coverage.needs] == ["isolement"]
 
 
+async def test_a_filtered_diagnostic_counts_every_figure(session, territory):
+    # Given a filter the stored counts do not hold (counted from the directory itself)
+    d = await diagnostic.compute(session, SearchQuery(needs=("isolement",)), use_cache=False)
+    # Then: Jardin partagé (Nantes, active, two kinds of actors, created in January) and
+    # the Café des aidants (Rezé, ended in March, created in February)
+    assert figures(d) == {
+        "total": 2,
+        "active": 1,
+        "themes": {"alimentation": 1, "sante": 1},
+        "kinds": {"association": 1, "collectif-habitants": 1, "collectivite": 1},
+        "needs": {"isolement": 2, "precarite-alimentaire": 1},
+        "communes": {"44109": 1, "44143": 1, "44215": 0},
+        "cells": {("isolement", "44109"): 1, ("precarite-alimentaire", "44109"): 1},
+        "months": [("2026-01", 1, 0), ("2026-02", 1, 0), ("2026-03", 0, 1)],
+        "multi": 1,
+        "population": None,
+    }
+
+
 async def test_months_created_and_ended(session, territory):
     d = await diagnostic.compute(session)
     months = {m.month: (m.created, m.ended) for m in d.months}

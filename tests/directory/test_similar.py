@@ -137,3 +137,46 @@ async def test_a_same_as_copy_is_hidden_behind_its_published_twin(session, sourc
     await session.flush()
     found = [r.initiative.id for r in await similar_initiatives(session, source)]
     assert copy.id in found and mine.id not in found
+
+
+async def test_order_scores_explanations_and_cards_are_pinned(session, source):
+    # Given candidates that differ by themes, needs, words, distance and origin
+    both = await add(
+        session,
+        "Épicerie solidaire de Rezé",
+        ["alimentation", "solidarite-entraide"],
+        ["precarite-alimentaire", "isolement"],
+        47.18,
+        -1.55,
+        summary="Épicerie solidaire pour tous",
+    )
+    far = await add(
+        session, "Cantine", ["alimentation"], ["precarite-alimentaire"], 45.76, 4.84,
+        origin="lyon.example",
+    )  # fmt: skip
+    need_only = await add(session, "Maraude", ["mobilite"], ["precarite-alimentaire"])
+    words_only = await add(session, "Épicerie solidaire", ["culture-bibliotheques"], [], 47.2, -1.5)
+    # When the similar ones are asked for
+    results = await similar_initiatives(session, source, limit=6)
+    # Then the order, scores and explanations are exactly these: 3 + 3 (theme, need),
+    # 2 x 25 / (25 + km) for nearness, 4 x the Jaccard of the words (3 of 7 shared here)
+    assert [(r.initiative.id, r.score) for r in results] == [
+        (both.id, 9.42),
+        (far.id, 6.09),
+        (need_only.id, 3.0),
+    ]
+    assert words_only.id not in [r.initiative.id for r in results]
+    assert [r.explanation() for r in results] == [
+        "même thème : Alimentation ; même besoin : Précarité alimentaire ; mots proches ; 4 km",
+        "même thème : Alimentation ; même besoin : Précarité alimentaire ; 515 km ; sur lyon.example",
+        "même besoin : Précarité alimentaire",
+    ]
+    assert results[1].explanation("en") == (
+        "same theme: Food ; same need: Food insecurity ; 515 km ; on lyon.example"
+    )
+    # And each card holds what the page shows: name, slug, city, origin, status, themes
+    card = results[0].initiative
+    assert (card.name, card.slug, card.origin, card.status) == (
+        both.name, both.slug, None, "active",
+    )  # fmt: skip
+    assert [t.slug for t in card.themes] == [t.slug for t in both.themes]
