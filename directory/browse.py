@@ -172,7 +172,9 @@ async def commune_names(session: AsyncSession, codes: list[str]) -> dict[str, st
 async def related(
     session: AsyncSession, initiative: Initiative
 ) -> list[tuple[Relation, Initiative | None]]:
-    """Relations of an initiative, with the local initiative they point to when we have it."""
+    """Relations of an initiative, with the initiative they point to when we hold it
+    published, or remote and awaiting moderation (relations.awaiting_moderation: public
+    pages leave those out, the référent's links page says so)."""
     target = aliased(Initiative)
     rows = await session.execute(
         select(Relation, target)
@@ -183,7 +185,7 @@ async def related(
                 # A remote initiative that reached us after the link was made.
                 Relation.target_id.is_(None) & (target.uri == Relation.target_uri),
             )
-            & (target.moderation_state == "published"),
+            & target.moderation_state.in_(("published", "proposed")),
         )
         .where(Relation.initiative_id == initiative.id)
         .order_by(Relation.kind, Relation.id)

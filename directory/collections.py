@@ -32,10 +32,13 @@ RESERVED_SLUGS = frozenset({"nouvelle", "flux-atom"})
 
 @dataclass(frozen=True)
 class Item:
-    """One item as pages show it: the row, and the published initiative when we hold it."""
+    """One item as pages show it: the row, the published initiative when we hold it, and
+    whether we hold it awaiting moderation (a remote one, from an instance on "hold").
+    Otherwise `item.fetch_state` says whether the worker is still fetching it or failed."""
 
     item: CollectionItem
     initiative: Initiative | None
+    awaiting_moderation: bool = False
 
 
 def may_edit(person: Person | None, collection: Collection) -> bool:
@@ -185,12 +188,17 @@ async def items_of(session: AsyncSession, collection: Collection) -> list[Item]:
                 (CollectionItem.initiative_id.is_(None))
                 & (Initiative.uri == CollectionItem.target_uri),
             )
-            & (Initiative.moderation_state == "published"),
+            & Initiative.moderation_state.in_(("published", "proposed")),
         )
         .where(CollectionItem.collection_id == collection.id)
         .order_by(CollectionItem.position, CollectionItem.id)
     )
-    return [Item(item, initiative) for item, initiative in rows.all()]
+    return [
+        Item(item, None, awaiting_moderation=True)
+        if initiative is not None and initiative.moderation_state != "published"
+        else Item(item, initiative)
+        for item, initiative in rows.all()
+    ]
 
 
 async def item_uris(session: AsyncSession, collection: Collection) -> list[str]:
@@ -201,7 +209,8 @@ async def item_uris(session: AsyncSession, collection: Collection) -> list[str]:
 async def add_item(
     session: AsyncSession, collection: Collection, *, target: str, base_url: str
 ) -> CollectionItem:
-    """Append a published initiative (slug, our URL or a known URI); nothing stored on error."""
+    """Append a published initiative (slug, our URL or a known URI; a remote one may await
+    moderation: relations.resolve_target); nothing stored on error."""
     _editable(collection)
     initiative = await resolve_target(session, target, base_url)
     uri = canonical_uri(initiative, base_url)
@@ -282,7 +291,9 @@ async def replace_remote(
     """Create or refresh our copy of a remote collection; (collection, created).
 
     The caller has checked that `origin` speaks for `uri`; a copy held for another origin
-    is refused (Conflict).
+    is refused (Conflict). An item naming a remote initiative we do not hold is left
+    "pending" for the worker to fetch (federation/collection_items.py); a refresh by the
+    origin gives failed ones another chance.
     """
     name, summary = _clean(name, summary[:SUMMARY_LIMIT])
     collection = await get_by_uri(session, uri)
@@ -323,6 +334,9 @@ async def replace_remote(
                 initiative_id=await session.scalar(select(Initiative.id).where(key)),
             )
             session.add(row)
+        unheld = row.initiative_id is None and not target.startswith(ours)
+        if unheld and row.fetch_state != "pending":
+            row.fetch_state, row.fetch_attempts, row.fetch_after = "pending", 0, None
         row.position = position
     await session.flush()
     return collection, created

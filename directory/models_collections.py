@@ -58,3 +58,10 @@ class CollectionItem(Base):
         ForeignKey("initiatives.id", ondelete="SET NULL"), nullable=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A remote collection's item that we do not hold (migration 0014): "pending" until the
+    # worker fetched it (federation/collection_items.py), "failed" with the reason if it
+    # could not; "" when there is nothing to fetch.
+    fetch_state: Mapped[str] = mapped_column(String(10), default="", index=True)
+    fetch_error: Mapped[str] = mapped_column(String(1000), default="")
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    fetch_after: Mapped[datetime | None] = mapped_column(nullable=True)

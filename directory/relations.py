@@ -2,8 +2,9 @@
 
 A target is a published initiative we hold: a local one (by slug or by its URL on this
 instance) or a remote one (by its canonical URI, fetched and verified by the federation
-layer when it reached us, or just before the link: federation/lookup.py). Anything else is
-refused with a reason.
+layer when it reached us, or just before the link: federation/lookup.py), which may be
+held for moderation when its instance's trust policy says so (then pages show it once
+approved). Anything else is refused with a reason.
 
 Links are part of the initiative's ActivityPub object: adding or removing one moves the
 initiative's `updated_at` (and leaves a revision), so the publisher sends an Update.
@@ -31,7 +32,8 @@ def canonical_uri(initiative: Initiative, base_url: str) -> str:
 
 
 async def resolve_target(session: AsyncSession, target: str, base_url: str) -> Initiative:
-    """The published initiative `target` names (slug, our URL, or a known URI)."""
+    """The published initiative `target` names (slug, our URL, or a known URI), or a
+    remote one awaiting moderation."""
     target = target.strip()
     if not target:
         raise ValidationError({"target": N_("obligatoire : un identifiant ou une adresse")})
@@ -46,9 +48,15 @@ async def resolve_target(session: AsyncSession, target: str, base_url: str) -> I
         found = await session.scalar(select(Initiative).where(Initiative.slug == target))
     if found is None:
         raise ValidationError({"target": N_("aucune initiative connue sous cet identifiant")})
-    if found.moderation_state != "published":
+    if found.moderation_state != "published" and not awaiting_moderation(found):
         raise ValidationError({"target": N_("cette initiative n'est pas publiée")})
     return found
+
+
+def awaiting_moderation(initiative: Initiative) -> bool:
+    """A remote initiative held for moderation (its instance's trust policy is "hold"): it
+    may be linked to, and pages show it once a moderator approved it."""
+    return initiative.origin is not None and initiative.moderation_state == "proposed"
 
 
 async def add_relation(

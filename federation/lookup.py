@@ -6,6 +6,12 @@ under the SSRF and id rules of federation/fetch.py), check that it is a Maillage
 (a `Page` with our structured fields, attributed on its own origin), and store our copy of
 it; the domain then finds it like any remote initiative. Anything else is a clear error
 on the `target` field.
+
+The référent vouches for the link, not for the instance: the copy is stored as the
+instance's trust policy says, as if it had come through the inbox (published for "publish",
+awaiting moderation for "hold", refused for "block"). The link itself is kept either way;
+pages show the target once a moderator approved it. The worker validates the items of
+remote collections the same way (federation/collection_items.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from directory.errors import ValidationError
 from directory.models import Initiative
 from federation import instances
 from federation.fetch import Fetcher, FetchError
+from federation.http import NetworkError
 from federation.inbox import InboxProcessor, Refused, first_type, ref
 from federation.parse import ParseError, is_http_uri, parse_initiative
 from federation.urls import Urls, host_of
@@ -28,8 +35,16 @@ if TYPE_CHECKING:
     from web.settings import Settings
 
 
+class Unreachable(ValidationError):
+    """The target could not be fetched for now (network, 429, 5xx): worth another try."""
+
+
 def _refuse(reason: str) -> ValidationError:
     return ValidationError({"target": reason})
+
+
+def _transient(exc: FetchError) -> bool:
+    return isinstance(exc.__cause__, NetworkError) or (exc.status or 0) in (429, *range(500, 600))
 
 
 async def ensure_remote_initiative(
@@ -41,18 +56,19 @@ async def ensure_remote_initiative(
     urls = Urls.of(settings)
     if not is_http_uri(target) or urls.is_local(target):
         return None
-    known = await directory.get_by_uri(session, target)
-    if known is not None:
-        return known
     host = host_of(target)
     if await instances.is_blocked(session, host):
         raise _refuse(f"le domaine {host} est bloqué par cette instance")
+    known = await directory.get_by_uri(session, target)
+    if known is not None:
+        return await _unblocked(session, known)
     try:
         document = await fetcher.document(target)
     except FetchError as exc:
         if exc.status in (404, 410):
             raise _refuse(f"rien à cette adresse ({exc.status}) : vérifiez le lien") from exc
-        raise _refuse(f"adresse injoignable ou refusée : {exc.reason}") from exc
+        reason = f"adresse injoignable ou refusée : {exc.reason}"
+        raise (Unreachable({"target": reason}) if _transient(exc) else _refuse(reason)) from exc
     kind = first_type(document.get("type"))
     if kind == "Tombstone":
         raise _refuse("cette initiative a été supprimée par son instance")
@@ -63,23 +79,25 @@ async def ensure_remote_initiative(
     author = ref(document.get("attributedTo"))
     if author and host_of(author) != origin:
         raise _refuse("cette initiative est attribuée à une autre instance que la sienne")
-    if await instances.trust_of(session, origin) == "block":
+    if await instances.is_blocked(session, origin):  # its domain, or its policy "block"
         raise _refuse(f"l'instance {origin} est bloquée par cette instance")
     if uri != target:
         known = await directory.get_by_uri(session, uri)
         if known is not None:
-            return known
+            return await _unblocked(session, known)
     try:
         parsed = parse_initiative(document, theme_slugs_by_iri={})
     except ParseError as exc:
         raise _refuse(f"initiative illisible : {exc.reason}") from exc
     if not parsed.structured:
         raise _refuse("cette page n'est pas une initiative d'un annuaire Maillage")
-    # Stored like one that reached us by federation; published, since a référent vouches.
+    # Stored like one that reached us by federation, under its instance's trust policy.
+    trust = (await instances.get_or_create_instance(session, origin)).trust
+    state = "published" if trust == "publish" else "proposed"
     processor = InboxProcessor(settings, db, fetcher)
     try:
         initiative, _created = await processor.store_remote(
-            session, document, origin, [origin], "published"
+            session, document, origin, [origin], state
         )
     except ValidationError as exc:
         reasons = "; ".join(f"{k} : {v}" for k, v in exc.errors.items())
@@ -87,3 +105,10 @@ async def ensure_remote_initiative(
     except Refused as exc:
         raise _refuse(str(exc)) from exc
     return initiative
+
+
+async def _unblocked(session: AsyncSession, known: Initiative) -> Initiative:
+    """A copy we already hold, unless its instance has been blocked since."""
+    if known.origin and await instances.is_blocked(session, known.origin):
+        raise _refuse(f"l'instance {known.origin} est bloquée par cette instance")
+    return known

@@ -1,5 +1,5 @@
 """The worker: publishes directory changes, processes inbox items, delivers, backfills,
-identifies remote instances' software.
+fetches the items of remote collections we lack, identifies remote instances' software.
 
 Everything it does is claimed from rows, so any number of `maillage worker` processes can
 run against PostgreSQL (SKIP LOCKED), and one in-process worker serves SQLite. Tests drive
@@ -20,6 +20,7 @@ from directory.db import Database
 from directory.models import utcnow
 from federation import keys
 from federation.backfill import Backfiller
+from federation.collection_items import ItemFetcher
 from federation.delivery import Deliverer
 from federation.fetch import Fetcher, HostResolver, system_resolve
 from federation.http import HttpClient
@@ -64,6 +65,7 @@ class Worker:
         self._fetcher: Fetcher | None = None
         self._processor: InboxProcessor | None = None
         self._backfiller: Backfiller | None = None
+        self._items: ItemFetcher | None = None
         self._survey: SoftwareSurvey | None = None
 
     def _now(self) -> datetime:
@@ -81,6 +83,7 @@ class Worker:
             self._backfiller = Backfiller(
                 self.settings, self.db, self._fetcher, self._processor, clock=self._now
             )
+            self._items = ItemFetcher(self.settings, self.db, self._fetcher, clock=self._now)
             self._survey = SoftwareSurvey(self.db, self._fetcher, clock=self._now)
         return self._fetcher
 
@@ -88,7 +91,7 @@ class Worker:
         """One batch of each kind of work; the number of things done (0 when idle)."""
         await self.fetcher()
         assert self._processor is not None and self._backfiller is not None
-        assert self._survey is not None
+        assert self._survey is not None and self._items is not None
         done = await self._processor.run_once()
         async with self.db.session() as session:
             done += await self.publisher.run_once(session)
@@ -96,6 +99,7 @@ class Worker:
             done += await self.collection_publisher.run_once(session)
         done += await self.deliverer.run_once()
         done += await self._backfiller.run_once()
+        done += await self._items.run_once()
         done += await self._survey.run_once()
         for task in self.tasks:
             done += await task()

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from directory.db import Database
@@ -31,6 +31,8 @@ from federation.models import INSTANCE, TERRITORY, THEME, LocalActor
 from federation.remote import key_resolver
 from federation.signatures import SignatureError, Verified, signature_key_id, verify_request
 from federation.urls import INSTANCE_ACTOR, Urls, host_of
+from web.errors import message_of, problem
+from web.i18n import N_
 from web.settings import Settings
 
 AS_PROFILE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -139,10 +141,6 @@ def _json(body: dict[str, Any], media: str, status: int = 200) -> Response:
     )
 
 
-def _problem(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason, "status": status}, status_code=status)
-
-
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -167,13 +165,13 @@ async def _signed_reader(request: Request, session: AsyncSession) -> Verified | 
     """Who signed the request (whatever the settings); a 401 or 403 answer otherwise."""
     key_id = signature_key_id(request.headers)
     if key_id and await instances.is_blocked(session, host_of(key_id)):
-        return _problem(403, "ce domaine est bloqué par cette instance")
+        return problem(request, 403, N_("ce domaine est bloqué par cette instance"))
     try:
         verified = await verify_signed_request(request, session)
     except SignatureError as exc:
-        return _problem(401, exc.reason)
+        return problem(request, 401, N_("signature refusée : %(reason)s", reason=exc.reason))
     if await instances.is_blocked(session, host_of(verified.owner)):
-        return _problem(403, "ce domaine est bloqué par cette instance")
+        return problem(request, 403, N_("ce domaine est bloqué par cette instance"))
     return verified
 
 
@@ -204,13 +202,15 @@ async def webfinger(request: Request) -> Response:
     """`/.well-known/webfinger?resource=acct:name@host` (or an actor URL, or the host)."""
     resource = request.query_params.get("resource", "").strip()
     if not resource:
-        return _problem(400, "le paramètre `resource` est requis (acct:nom@hôte)")
+        return problem(request, 400, N_("le paramètre `resource` est requis (acct:nom@hôte)"))
     settings = _settings(request)
     urls = Urls.of(settings)
     async with _db(request).session() as session:
         actor = await _actor_for_resource(session, settings, resource)
         if actor is None:
-            return _problem(404, f"aucun compte {resource} sur cette instance")
+            return problem(
+                request, 404, N_("aucun compte %(resource)s sur cette instance", resource=resource)
+            )
         page = await _actor_page(session, actor, urls)
     actor_id = urls.actor(actor.name)
     body = {
@@ -317,7 +317,7 @@ async def actor_document(request: Request) -> Response:
     async with _db(request).session() as session:
         actor = await _load_actor(request, session)
         if actor is None:
-            return _problem(404, "acteur inconnu")
+            return problem(request, 404, N_("acteur inconnu"))
         if not wants_activitypub(request):
             return RedirectResponse(await _actor_page(session, actor, urls), status_code=303)
         if actor.kind != INSTANCE:
@@ -333,7 +333,7 @@ async def actor_icon(request: Request) -> Response:
     async with _db(request).session() as session:
         actor = await _load_actor(request, session)
     if actor is None:
-        return _problem(404, "acteur inconnu")
+        return problem(request, 404, N_("acteur inconnu"))
     return Response(
         actor_icon_png(actor.name),
         media_type="image/png",
@@ -346,7 +346,7 @@ def _cursor(request: Request, name: str = "cursor") -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit() or len(value) > 12:
-        raise ValueError(f"curseur invalide : {value!r}")
+        raise ValueError(N_("curseur invalide : %(value)r", value=value))
     return int(value)
 
 
@@ -383,16 +383,16 @@ async def _collection_route(request: Request, build) -> Response:
     async with _db(request).session() as session:
         actor = await _load_actor(request, session)
         if actor is None:
-            return _problem(404, "acteur inconnu")
+            return problem(request, 404, N_("acteur inconnu"))
         denied = await _authorize(request, session, required=True)
         if denied is not None:
             return denied
         try:
             body = await build(session, actor, urls, settings)
         except ValueError as exc:
-            return _problem(400, str(exc))
+            return problem(request, 400, message_of(exc))
     if body is None:
-        return _problem(404, "collection inconnue pour cet acteur")
+        return problem(request, 404, N_("collection inconnue pour cet acteur"))
     return as2(request, body)
 
 
@@ -540,7 +540,7 @@ async def activitypub_response(request: Request, initiative: Initiative) -> Resp
         # Not ours to serve: send the client to the origin, which speaks for it.
         if initiative.uri and initiative.uri.startswith(("https://", "http://")):
             return RedirectResponse(initiative.uri, status_code=302)
-        return _problem(404, "cette initiative est publiée par une autre instance")
+        return problem(request, 404, N_("cette initiative est publiée par une autre instance"))
     async with _db(request).session() as session:
         denied = await _authorize(request, session, required=True)
         if denied is not None:
@@ -557,10 +557,10 @@ async def activitypub_response(request: Request, initiative: Initiative) -> Resp
                 status=410,
             )
         if initiative.moderation_state != "published":
-            return _problem(404, "initiative inconnue")
+            return problem(request, 404, N_("initiative inconnue"))
         loaded = await collections.initiative_for_render(session, initiative.id)
         if loaded is None:
-            return _problem(404, "initiative inconnue")
+            return problem(request, 404, N_("initiative inconnue"))
         relations = await collections.relations_of(session, loaded.id)
         body = render.render_initiative(loaded, urls, settings, relations=relations)
     return as2(request, body)
@@ -581,14 +581,14 @@ async def activity_document(request: Request) -> Response:
     async with _db(request).session() as session:
         row = await activities.sent_activity(session, activity_id)
         if row is None:
-            return _problem(404, "activité inconnue")
+            return problem(request, 404, N_("activité inconnue"))
         body = activities.body_of(row)
         public = activities.is_public(body)
         if not wants_activitypub(request):
             target = row.object_uri
             if public and row.activity_type in activities.ABOUT_INITIATIVE and target:
                 return RedirectResponse(target, status_code=303)
-            return _problem(406, "cette adresse sert uniquement du JSON ActivityPub")
+            return problem(request, 406, N_("cette adresse sert uniquement du JSON ActivityPub"))
         if public:
             denied = await _authorize(request, session, required=True)
             if denied is not None:
@@ -598,7 +598,7 @@ async def activity_document(request: Request) -> Response:
             if isinstance(reader, Response):
                 return reader
             if not activities.may_read(body, reader.owner):
-                return _problem(404, "activité inconnue")
+                return problem(request, 404, N_("activité inconnue"))
         if await activities.is_gone(session, row):
             gone = render.tombstone(activity_id, former_type=row.activity_type)
             return as2(request, {"@context": render.CONTEXT, **gone}, status=410)
@@ -608,11 +608,11 @@ async def activity_document(request: Request) -> Response:
 async def initiative_as2(request: Request) -> Response:
     """Stand-in for the public pages' `/initiatives/{slug}`: AS2 only, 406 for browsers."""
     if not wants_activitypub(request):
-        return _problem(406, "cette adresse sert ici uniquement du JSON ActivityPub")
+        return problem(request, 406, N_("cette adresse sert ici uniquement du JSON ActivityPub"))
     async with _db(request).session() as session:
         initiative = await _initiative_by_slug(session, request.path_params["slug"])
     if initiative is None:
-        return _problem(404, "initiative inconnue")
+        return problem(request, 404, N_("initiative inconnue"))
     response = await activitypub_response(request, initiative)
     assert response is not None
     return response

@@ -1,4 +1,5 @@
-"""The federation page: instances we follow and that follow us, their health, trust, blocks."""
+"""The federation page: instances we follow and that follow us, their health, trust, blocks,
+and the items of remote collections we could not fetch."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from directory.errors import NotFound, ValidationError
-from federation import instances, overview
+from federation import collection_items, instances, overview
 from federation.flow_models import TRUST_POLICIES
 from web import forms
 from web.i18n import N_
@@ -21,6 +22,7 @@ async def _page(page_: Page, values: dict, errors: dict[str, str], status: int =
         {
             "instances": await overview.overview(page_.session),
             "blocks": await overview.blocks(page_.session),
+            "unfetched": await collection_items.failures(page_.session),
             "trust_policies": TRUST_POLICIES,
             "values": values,
             "errors": errors,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from directory.db import Database
@@ -19,7 +19,9 @@ from federation import inbox_store, keys
 from federation.parse import ParseError, parse_activity
 from federation.signatures import SignatureError, verify_request
 from federation.urls import host_of
+from web.errors import problem
 from web.federation_context import DomainBlocked, blocked, cached_key_resolver, group_writer
+from web.i18n import N_
 
 
 class Refusal(Exception):
@@ -33,17 +35,20 @@ class Refusal(Exception):
 async def _read_body(request: Request, cap: int) -> bytes:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > cap:
-        raise Refusal(413, f"corps trop volumineux ({length} octets, maximum {cap})")
+        raise Refusal(
+            413,
+            N_("corps trop volumineux (%(size)s octets, maximum %(cap)s)", size=length, cap=cap),
+        )
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > cap:
-                raise Refusal(413, f"corps trop volumineux (plus de {cap} octets)")
+                raise Refusal(413, N_("corps trop volumineux (plus de %(cap)s octets)", cap=cap))
             chunks.append(chunk)
     except ClientDisconnect as exc:
-        raise Refusal(400, "requête interrompue") from exc
+        raise Refusal(400, N_("requête interrompue")) from exc
     return b"".join(chunks)
 
 
@@ -51,13 +56,15 @@ def _activity(body: bytes) -> dict:
     try:
         activity = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise Refusal(400, f"JSON invalide : {exc}") from exc
+        raise Refusal(400, N_("JSON invalide : %(reason)s", reason=str(exc))) from exc
     if not isinstance(activity, dict):
-        raise Refusal(400, "une activité doit être un objet JSON")
+        raise Refusal(400, N_("une activité doit être un objet JSON"))
     try:
         parse_activity(activity)
     except ParseError as exc:
-        raise Refusal(400, f"activité invalide : {exc.reason}", activity) from exc
+        raise Refusal(
+            400, N_("activité invalide : %(reason)s", reason=exc.reason), activity
+        ) from exc
     return activity
 
 
@@ -84,17 +91,30 @@ async def receive(request: Request) -> Response:
             )
         except SignatureError as exc:
             if isinstance(exc.__cause__, DomainBlocked):  # the resolver refused to fetch
-                raise Refusal(403, f"le domaine {exc.__cause__.host} est bloqué", activity) from exc
-            raise Refusal(401, f"signature refusée : {exc.reason}", activity) from exc
+                blocked_host = exc.__cause__.host
+                raise Refusal(
+                    403, N_("le domaine %(host)s est bloqué", host=blocked_host), activity
+                ) from exc
+            raise Refusal(
+                401, N_("signature refusée : %(reason)s", reason=exc.reason), activity
+            ) from exc
         owner = verified.owner
         if owner != actor:
-            raise Refusal(401, f"la clé appartient à {owner}, pas à l'acteur {actor}", activity)
+            raise Refusal(
+                401,
+                N_(
+                    "la clé appartient à %(owner)s, pas à l'acteur %(actor)s",
+                    owner=owner,
+                    actor=actor,
+                ),
+                activity,
+            )
         if await blocked(request.app, host):
-            raise Refusal(403, f"le domaine {host} est bloqué", activity)
+            raise Refusal(403, N_("le domaine %(host)s est bloqué", host=host), activity)
         if name:
             async with db.session() as session:
                 if await keys.get_local_actor(session, name) is None:
-                    raise Refusal(404, f"pas d'acteur {name!r} ici", activity)
+                    raise Refusal(404, N_("pas d'acteur %(name)r ici", name=name), activity)
         # The durable write, committed together with the requests arriving meanwhile.
         row = inbox_store.item_row(
             activity, body.decode("utf-8", "replace"), key_owner=owner, recipient=name
@@ -109,9 +129,7 @@ async def receive(request: Request) -> Response:
                 recipient=name,
                 key_owner=owner,
             )
-        return JSONResponse(
-            {"error": refusal.reason, "status": refusal.status}, status_code=refusal.status
-        )
+        return problem(request, refusal.status, refusal.reason)
     return Response(status_code=202)
 
 

@@ -234,13 +234,17 @@ async def new_collection(page_: Page) -> Response:
     return see_other(f"/collections/{collection.slug}/modifier")
 
 
-async def _ensure_target(page_: Page, target: str) -> None:
-    """Fetch and store a remote target first, so that the domain finds it."""
+async def _ensure_target(page_: Page, target: str) -> str:
+    """Fetch and store a remote target first, so that the domain finds it; what to add to
+    the message when its instance's copy awaits moderation here."""
     request = page_.request
     fetcher = await activitypub.instance_fetcher(request.app)
-    await lookup.ensure_remote_initiative(
+    found = await lookup.ensure_remote_initiative(
         page_.session, fetcher, request.app.state.settings, request.app.state.db, target
     )
+    if found is not None and relations.awaiting_moderation(found):
+        return " " + _("Elle apparaîtra une fois approuvée par la modération.")
+    return ""
 
 
 async def _apply(page_: Page, collection: Collection, form) -> str:
@@ -257,11 +261,11 @@ async def _apply(page_: Page, collection: Collection, form) -> str:
         return _("Collection enregistrée.") if changed else _("Rien n'a changé.")
     if action == "add":
         target = forms.text(form, "target").strip()
-        await _ensure_target(page_, target)
+        pending = await _ensure_target(page_, target)
         await collections.add_item(
             session, collection, target=target, base_url=page_.request.app.state.settings.base_url
         )
-        return _("Initiative ajoutée à la collection.")
+        return _("Initiative ajoutée à la collection.") + pending
     if action in ("remove", "up", "down"):
         if not item_id.isdigit():
             raise NotFound("cette initiative n'est pas dans la collection")
@@ -375,7 +379,7 @@ async def initiative_links(page_: Page) -> Response:
             )
             message = _("Lien retiré.")
         else:
-            await _ensure_target(page_, values["target"])
+            pending = await _ensure_target(page_, values["target"])
             await relations.add_relation(
                 page_.session,
                 initiative,
@@ -385,7 +389,7 @@ async def initiative_links(page_: Page) -> Response:
                 person_id=page_.person.id,
                 base_url=request.app.state.settings.base_url,
             )
-            message = _("Lien ajouté.")
+            message = _("Lien ajouté.") + pending
     except (ValidationError, Conflict, NotFound) as exc:
         await page_.rollback(initiative)
         status = 409 if isinstance(exc, Conflict) else 422

@@ -96,7 +96,11 @@ async def initiative_page(request: Request) -> Response:
                 return answer
         if initiative is None or initiative.moderation_state != "published":
             raise HTTPException(404, "initiative introuvable")
-        relations = await browse.related(session, initiative)
+        relations = [  # a target awaiting moderation shows once approved
+            (relation, other)
+            for relation, other in await browse.related(session, initiative)
+            if other is None or other.moderation_state == "published"
+        ]
         similar = await similar_initiatives(session, initiative, limit=4)
         commune = (
             await browse.commune(session, initiative.insee_code) if initiative.insee_code else None

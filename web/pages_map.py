@@ -15,6 +15,8 @@ from directory.errors import ValidationError
 from directory.filters import only_moderation_states
 from directory.models import Initiative
 from directory.search import SearchQuery, query_from_params, search_initiatives
+from web.errors import problem
+from web.i18n import N_
 from web.pages_common import filter_choices, filter_query_string, form_values, parse_query
 from web.templating import render
 
@@ -82,13 +84,13 @@ def _view(request: Request) -> tuple[tuple[float, float, float, float], int]:
     except ValidationError as exc:
         errors.update(exc.errors)
     if bbox is None and "bbox" not in errors:
-        errors["bbox"] = "obligatoire : sud,ouest,nord,est"
+        errors["bbox"] = N_("obligatoire : sud,ouest,nord,est")
     try:
         zoom = int(request.query_params.get("zoom", ""))
         if not 0 <= zoom <= mapgrid.MAX_ZOOM:
             raise ValueError
     except ValueError:
-        errors["zoom"] = f"entier entre 0 et {mapgrid.MAX_ZOOM}"
+        errors["zoom"] = N_("entier entre 0 et %(max)s", max=mapgrid.MAX_ZOOM)
         zoom = 0
     if errors:
         raise ValidationError(errors)
@@ -105,7 +107,7 @@ async def map_data(request: Request) -> Response:
         if errors:
             raise ValidationError(errors)
     except ValidationError as exc:
-        return _json({"error": "paramètres invalides", "fields": exc.errors}, 422)
+        return problem(request, 422, N_("paramètres invalides"), fields=exc.errors)
     async with request.app.state.db.session() as session:
         view = await mapgrid.map_view(session, query, bbox, zoom)
     elapsed = (time.perf_counter() - started) * 1000
@@ -138,7 +140,7 @@ async def map_bounds(request: Request) -> Response:
     """South, west, north, east of what the filters match (null if nothing), to fit the map."""
     query, errors = parse_query(request)
     if errors:
-        return _json({"error": "paramètres invalides", "fields": errors}, 422)
+        return problem(request, 422, N_("paramètres invalides"), fields=errors)
     async with request.app.state.db.session() as session:
         found = await mapgrid.bounds(session, query)
     return _json(

@@ -78,11 +78,17 @@ async def test_a_browser_is_sent_to_the_initiative(reader, sent_create):
     assert response.headers["location"] == sent_create["object"]["id"]
 
 
-async def test_unknown_activity_is_404(reader, settings):
+@pytest.mark.parametrize(
+    ("language", "error"), [("en", "unknown activity"), ("fr", "activité inconnue")]
+)
+async def test_unknown_activity_is_404(reader, settings, language, error):
     response = await reader.get(
-        Urls.of(settings).activity("0123456789abcdef"), headers={"Accept": AS}
+        Urls.of(settings).activity("0123456789abcdef"),
+        headers={"Accept": AS, "Accept-Language": language},
     )
     assert response.status_code == 404
+    assert response.json()["error"] == error
+    assert response.headers["Content-Language"] == language
 
 
 async def test_create_of_a_withdrawn_initiative_is_gone(reader, sent_create, wired, db):

@@ -69,6 +69,23 @@ async def test_webfinger_refusals(client, resource, status):
     assert response.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [
+        ("en-GB,fr;q=0.5", "no account acct:personne@maillage.test on this instance"),
+        ("fr-FR", "aucun compte acct:personne@maillage.test sur cette instance"),
+    ],
+)
+async def test_webfinger_refusal_follows_accept_language(client, language, error):
+    response = await client.get(
+        "/.well-known/webfinger",
+        params={"resource": "acct:personne@maillage.test"},
+        headers={"Accept-Language": language},
+    )
+    assert (response.status_code, response.json()["error"]) == (404, error)
+    assert response.headers["Content-Language"] == language[:2]
+
+
 async def test_nodeinfo_names_the_instance_actor_and_counts(client, make_initiative, session):
     await make_initiative()
     await make_initiative(state="proposed")
@@ -219,9 +236,18 @@ async def test_initiatives_collection_pages_by_cursor(
     assert (seen, pages) == (names, 2)
 
 
-async def test_bad_cursor_is_a_400(client):
-    response = await client.get("/actors/loire-atlantique/initiatives?cursor=abc", headers=AP)
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [("en", "invalid cursor: 'abc'"), ("fr", "curseur invalide : 'abc'"), ("", "curseur invalide")],
+)
+async def test_bad_cursor_is_a_400_in_the_asked_language(client, language, error):
+    response = await client.get(
+        "/actors/loire-atlantique/initiatives?cursor=abc",
+        headers={**AP, "Accept-Language": language},
+    )
     assert response.status_code == 400
+    assert response.json()["error"].startswith(error)
+    assert response.headers["Content-Language"] == (language or "fr")
 
 
 async def test_only_the_territory_actor_has_an_initiatives_collection(client):

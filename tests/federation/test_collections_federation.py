@@ -5,14 +5,22 @@ from __future__ import annotations
 import httpx
 import pytest
 from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 
 from directory import collections, relations
 from directory.initiatives import Author, create_initiative
 from directory.models import Initiative, Relation
-from directory.models_collections import Collection
+from directory.models_collections import Collection, CollectionItem
+from federation import collection_items, instances, lookup
+from federation.collection_items import MAX_ATTEMPTS, ItemFetcher
+from federation.fetch import Fetcher
 from federation.flow_models import OutboxActivity
 from federation.following import follow
+from federation.http import HttpxClient
 from federation.inbox import InboxProcessor, Refused
+from tests.federation.peers import Clock
 
 ADMIN = Author(None, "test")
 AS = {"Accept": "application/activity+json"}
@@ -183,8 +191,6 @@ async def test_only_a_collections_origin_changes_it(network, linked):
     # And a collection on the peer's own host that claims someone else's authorship too
     own = {**forged, "id": f"{national.base}/collections/x", "attributedTo": linked["fablab"]}
     async with region.db.session() as session:
-        from federation import instances
-
         await instances.set_trust(session, national.host, "publish")
     async with region.db.session() as session:
         with pytest.raises(Refused):
@@ -213,3 +219,127 @@ async def test_a_new_follower_backfills_existing_collections(network):
     async with region.db.session() as session:
         (item,) = await collections.items_of(session, copy)
     assert item.initiative is not None and item.initiative.name == "Visières solidaires"
+
+
+# --- Items from a third instance: fetched by the worker, validated, shown as they stand. ---
+
+
+async def _page(instance, path: str) -> str:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=instance.app), base_url=instance.base
+    ) as client:
+        response = await client.get(path)
+    assert response.status_code == 200
+    return response.text
+
+
+async def _item(instance, target: str) -> CollectionItem:
+    async with instance.db.session() as session:
+        return await session.scalar(
+            select(CollectionItem).where(CollectionItem.target_uri == target)
+        )
+
+
+@pytest.mark.parametrize("trust", ["publish", "hold"])  # the région's policy for national
+async def test_an_item_from_a_third_instance_is_fetched_by_the_worker(network, trust):
+    commune, region, national = network["commune"], network["region"], network["national"]
+    async with region.db.session() as session:
+        await instances.set_trust(session, national.host, trust)
+    await _follow(region, commune)
+    await network.settle()
+    # Given a commune collection that lists an initiative of national's, which the région
+    # does not follow (held for moderation on the commune, so never announced from there)
+    bike = await _publish(national, "Atelier vélo national")
+    bike_uri = f"{national.base}/initiatives/{bike.slug}"
+    await _publish(commune, "Visières solidaires")
+    fetcher = await commune.worker.fetcher()
+    async with commune.db.session() as session:
+        await lookup.ensure_remote_initiative(
+            session, fetcher, commune.settings, commune.db, bike_uri
+        )
+        made = await collections.create_collection(session, name="Ateliers", person=None)
+        for target in ("visieres-solidaires", bike_uri):
+            await collections.add_item(session, made, target=target, base_url=commune.base)
+    # When the région receives it (its worker fetches the third instance's item)
+    await network.settle()
+    # Then it holds national's initiative, under its own policy for national
+    copy = await _copy(region, f"{commune.base}/collections/{made.slug}")
+    stored = await _remote(region, bike_uri)
+    expected = "published" if trust == "publish" else "proposed"
+    assert (stored.origin, stored.moderation_state) == ("national.test", expected)
+    item = await _item(region, bike_uri)
+    assert (item.initiative_id, item.fetch_state, item.fetch_error) == (stored.id, "", "")
+    # And the collection page shows it, or says it awaits moderation
+    page = await _page(region, f"/collections/{copy.slug}")
+    assert "Visières solidaires" in page
+    if trust == "publish":
+        assert "Atelier vélo national" in page and "autre instance" not in page
+    else:
+        assert "Atelier vélo national" not in page
+        assert "en attente de modération ici" in page
+
+
+async def test_third_instance_items_that_fail_are_recorded_and_shown(network, caplog):
+    commune, region, national = network["commune"], network["region"], network["national"]
+    await _follow(region, commune)
+    await network.settle()
+    async with region.db.session() as session:
+        await instances.block_domain(session, "blocked.test", "spam")
+    missing = f"{national.base}/initiatives/absente"
+    group = f"{national.base}/actors/national"  # an actor, not a Page
+    blocked = "https://blocked.test/initiatives/x"
+    busy = "https://busy.test/initiatives/x"  # answers 503
+    # Given a collection from the commune (trusted) listing those
+    fetcher = await region.worker.fetcher()
+    processor = InboxProcessor(region.settings, region.db, fetcher)
+    actor = f"{commune.base}/actors/{commune.name}"
+    listed = {
+        "id": f"{commune.base}/collections/tiers",
+        "type": "OrderedCollection",
+        "name": "Tiers",
+        "attributedTo": actor,
+        "orderedItems": [missing, group, blocked, busy],
+    }
+    async with region.db.session() as session:
+        await processor.apply(session, _activity("Create", actor, listed, 0))
+    copy = await _copy(region, listed["id"])
+    # Before the worker fetches them, the page says so
+    page = await _page(region, f"/collections/{copy.slug}")
+    assert page.count("en cours de récupération") == 4
+    # When the worker tries
+    down = Starlette(routes=[Route("/{path:path}", lambda r: Response(status_code=503))])
+    client = HttpxClient({national.base: national.app, "https://busy.test": down})
+    clock = Clock()
+    items = ItemFetcher(
+        region.settings, region.db, Fetcher(client, region.settings, fetcher.key), clock=clock
+    )
+    assert await items.run_once() == 4
+    # Then the refused ones failed with their reason; the unreachable one waits for a retry
+    reasons = {t: (await _item(region, t)).fetch_error for t in (missing, group, blocked)}
+    assert "rien à cette adresse (404)" in reasons[missing]
+    assert "ne désigne pas une initiative (type Group)" in reasons[group]
+    assert "blocked.test est bloqué" in reasons[blocked]
+    assert {(await _item(region, t)).fetch_state for t in reasons} == {"failed"}
+    waiting = await _item(region, busy)
+    assert (waiting.fetch_state, waiting.fetch_attempts) == ("pending", 1)
+    assert "503" in waiting.fetch_error
+    assert await items.run_once() == 0  # not due yet
+    page = await _page(region, f"/collections/{copy.slug}")
+    assert page.count("qui n'a pas pu être récupérée") == 3
+    assert page.count("en cours de récupération") == 1
+    # And after the last try, it fails too, in the log and for the admin's page
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(hours=7)
+        assert await items.run_once() == 1
+    assert (await _item(region, busy)).fetch_state == "failed"
+    assert f"collection item {busy} not fetched" in caplog.text
+    async with region.db.session() as session:
+        listed_failures = await collection_items.failures(session)
+    assert {item.target_uri for item, _name in listed_failures} == {missing, group, blocked, busy}
+    assert {name for _item_, name in listed_failures} == {"Tiers"}
+    assert await _remote(region, missing) is None
+    # An update by its origin gives failed items another chance
+    async with region.db.session() as session:
+        await processor.apply(session, _activity("Update", actor, listed, 1))
+    assert (await _item(region, busy)).fetch_state == "pending"
+    await client.close()

@@ -384,3 +384,21 @@ async def test_locked_actor_keeps_follows_pending_until_accepted(
         assert [f.state for f in await follows.followers_of(session, "sante", state=None)] == [
             "accepted"
         ]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "the key belongs to"), ("fr", "la clé appartient à"), ("", "la clé appartient à")],
+)
+async def test_refusal_follows_accept_language(inbox, db, peer, language, words):
+    claimed = activity(peer, "Create", page("https://peer.test/initiatives/a"))
+    claimed["actor"] = "https://peer.test/users/bob"
+    body, headers = peer.signed_post(INBOX, claimed)
+    if language:
+        headers["Accept-Language"] = language
+    response = await post(inbox, body, headers)
+    assert response.status_code == 401
+    assert response.json()["error"].startswith(words)
+    assert response.headers["Content-Language"] == (language or "fr")
+    # The record the admins read stays in French, whatever the peer asked for.
+    assert "pas à l'acteur" in (await items(db))[0].reason

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from directory import instance, territory
+from directory import collections, instance, territory
 from directory.models import Commune, Person, utcnow
+from directory.models_collections import CollectionItem
 from federation import follows, instances
 from federation.flow_models import DomainBlock, RemoteInstance
 from tests.web.contribute.conftest import count
@@ -274,6 +275,32 @@ async def test_federation_page_shows_follows_health_and_trust(client, db, admin,
     assert "maillage 0.2.0" in text  # what region.test's NodeInfo said it runs
     assert "en attente" in text  # our follow of region.test
     assert "1 abonnement" in text  # national.test follows us
+
+
+async def test_federation_page_lists_collection_items_not_fetched(client, db, admin, sign_in):
+    async with db.session() as session:
+        await collections.replace_remote(
+            session,
+            uri="https://region.test/collections/tiers",
+            origin="region.test",
+            name="Tiers",
+            summary="",
+            items=["https://third.test/initiatives/a", "https://third.test/initiatives/b"],
+            local_base_url="https://maillage.test",
+        )
+        await session.execute(
+            update(CollectionItem)
+            .where(CollectionItem.target_uri.endswith("/a"))
+            .values(fetch_state="failed", fetch_error="rien à cette adresse (404)")
+        )
+    await sign_in(admin)
+
+    text = html.unescape((await client.get("/admin/federation")).text)
+
+    assert "Initiatives de collections non récupérées" in text
+    assert "https://third.test/initiatives/a</a> (Tiers)" in text
+    assert "rien à cette adresse (404)" in text
+    assert "third.test/initiatives/b" not in text  # still pending, nothing wrong yet
 
 
 async def test_set_trust_and_block_a_domain(client, db, admin, sign_in):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from directory import collections
-from directory.initiatives import Author, create_initiative
+from directory.initiatives import Author, create_initiative, moderate
 from directory.models import Initiative, Relation
 from directory.models_collections import Collection, CollectionItem
+from federation import instances
+from federation.flow_models import RemoteInstance
 from federation.http import HttpxClient
 from tests.federation.documents import DocumentSite
 from tests.web.contribute.conftest import _person
@@ -42,8 +44,11 @@ async def fablabs(db):
 
 
 @pytest.fixture
-async def remote_site(app):
-    """angers.example, another Maillage instance (and whatever else tests put there)."""
+async def remote_site(app, db):
+    """angers.example, another Maillage instance whose initiatives we publish (trust policy
+    "publish"), and whatever else tests put there."""
+    async with db.session() as session:
+        await instances.set_trust(session, "angers.example", "publish")
     site = DocumentSite("angers.example")
     client = HttpxClient({site.base: site.app()})
     app.state.http = client
@@ -279,3 +284,78 @@ async def test_contributors_cannot_link(client, sign_in, contributor, fablabs):
         data={"csrf_token": token, "target": "visieres-solidaires", "kind": "similar"},
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("trust", ["hold", None])  # None: an instance never met (hold)
+async def test_a_target_on_a_held_instance_awaits_moderation(
+    client, sign_in, referent, fablabs, remote_site, db, trust
+):
+    async with db.session() as session:
+        if trust is None:
+            await session.execute(
+                delete(RemoteInstance).where(RemoteInstance.host == "angers.example")
+            )
+        else:
+            await instances.set_trust(session, "angers.example", trust)
+    token = await sign_in(referent)
+    remote = angers_page(remote_site)
+    links = "/initiatives/fablab-de-la-mediatheque/liens"
+    slug = await _make(db, "Visières", referent)
+    # When a référent links to it and adds it to a collection
+    added = await client.post(
+        links, data={"csrf_token": token, "target": remote, "kind": "similar", "note": "Cousins"}
+    )
+    assert added.status_code == 303, added.text
+    edit = f"/collections/{slug}/modifier"
+    put = await client.post(edit, data={"csrf_token": token, "action": "add", "target": remote})
+    assert put.status_code == 303, put.text
+    # Then the copy awaits moderation, and the links are kept
+    async with db.session() as session:
+        stored = await session.scalar(select(Initiative).where(Initiative.uri == remote))
+        assert (stored.origin, stored.moderation_state) == ("angers.example", "proposed")
+        # (the instance is listed on the admin's federation page, where "publish" is set)
+        known = await session.scalar(
+            select(RemoteInstance.trust).where(RemoteInstance.host == "angers.example")
+        )
+        assert known == "hold"
+    assert await count(db, Relation) == 1 and await count(db, CollectionItem) == 1
+    # The référent is told so, on the links page and the collection's editor
+    page = (await client.get(links)).text
+    assert "Elle apparaîtra une fois approuvée par la modération." in page
+    assert "Fablab d&#39;Angers" in page and "en attente de modération" in page
+    assert "en attente de modération ici" in (await client.get(edit)).text
+    # The public pages do not show it: no link, and a collection item awaiting moderation
+    public = (await client.get("/initiatives/fablab-de-la-mediatheque")).text
+    assert "Angers" not in public and "Cousins" not in public
+    listed = (await client.get(f"/collections/{slug}")).text
+    assert "Fablab d&#39;Angers" not in listed and "en attente de modération ici" in listed
+    # Until a moderator approves it
+    async with db.session() as session:
+        stored = await session.scalar(select(Initiative).where(Initiative.uri == remote))
+        await moderate(session, stored, "published", author=ADMIN)
+    public = (await client.get("/initiatives/fablab-de-la-mediatheque")).text
+    assert "Fablab d&#39;Angers" in public and "Cousins" in public
+    assert "Fablab d&#39;Angers" in (await client.get(f"/collections/{slug}")).text
+
+
+@pytest.mark.parametrize("when", ["before", "after"])  # blocked before or after we fetched it
+async def test_a_target_on_a_blocked_instance_is_refused(
+    client, sign_in, referent, fablabs, remote_site, db, when
+):
+    token = await sign_in(referent)
+    remote = angers_page(remote_site)
+    links = "/initiatives/fablab-de-la-mediatheque/liens"
+    if when == "after":
+        other = "/initiatives/visieres-solidaires/liens"
+        data = {"csrf_token": token, "target": remote, "kind": "similar"}
+        assert (await client.post(other, data=data)).status_code == 303
+        assert await count(db, Initiative) == 3
+    async with db.session() as session:
+        await instances.set_trust(session, "angers.example", "block")
+    response = await client.post(
+        links, data={"csrf_token": token, "target": remote, "kind": "similar"}
+    )
+    assert response.status_code == 422
+    assert "bloqué" in response.text
+    assert await count(db, Relation) == (1 if when == "after" else 0)
+    assert await count(db, Initiative) == (3 if when == "after" else 2)

@@ -181,6 +181,26 @@ async def test_map_data_refuses_bad_parameters_clearly(client, sample, query):
     assert response.json()["fields"]
 
 
+@pytest.mark.parametrize(
+    ("language", "error", "zoom"),
+    [
+        ("en", "invalid parameters", "integer between 0 and 19"),
+        ("fr", "paramètres invalides", "entier entre 0 et 19"),
+    ],
+)
+async def test_map_data_errors_follow_accept_language(client, sample, language, error, zoom):
+    response = await client.get(
+        "/map/data.json?bbox=47,-2,48,-1&zoom=40", headers={"Accept-Language": language}
+    )
+    body = response.json()
+    assert (response.status_code, body["error"], body["fields"]) == (422, error, {"zoom": zoom})
+    assert response.headers["Content-Language"] == language
+    bounds = await client.get(
+        "/map/bounds.json?need=inconnu", headers={"Accept-Language": language}
+    )
+    assert (bounds.status_code, bounds.json()["error"]) == (422, error)
+
+
 async def test_map_list_follows_the_view_and_filters(client, sample):
     body = (await client.get("/carte/liste?bbox=47.15,-1.7,47.25,-1.5&zoom=12", headers=HTML)).text
     assert "Épicerie solidaire du Sillon" in body
