@@ -43,13 +43,19 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No JIT: our queries are short, and PostgreSQL compiles (100+ ms) whenever a plan's
     # estimated cost passes jit_above_cost, which a disabled scan's penalty alone does
     # (the search index's forced bitmap plans, directory/search.py).
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"server_settings": {"jit": "off"}},
     )
+    # A batch INSERT of many rows (an import, a backfill) goes out as one multi-row INSERT
+    # per page instead of asyncpg's executemany, one statement per row: 4.5x faster over
+    # 5,000 rows (7.4 s -> 1.6 s on the loaded machine), and statement-level triggers
+    # (migration 0014) then run once per page. psycopg2's dialect does this by default.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 class Database:

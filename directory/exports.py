@@ -64,31 +64,11 @@ async def public_batches(
             rows = await session.scalars(
                 select(Initiative).where(Initiative.id.in_(list(partition))).order_by(Initiative.id)
             )
-            records = [_export_record(row, base_url) for row in rows]
+            # Descriptions as Markdown only: files are for data users, and rendering HTML
+            # took three quarters of an export's time (bench/import.py).
+            records = [public_record(row, base_url=base_url, html=False) for row in rows]
             session.expunge_all()
             yield records
-
-
-class _MarkdownOnly:
-    """An initiative as `public_record` sees it, with no Markdown to render to HTML."""
-
-    __slots__ = ("_initiative",)
-    description = ""  # a class attribute wins over __getattr__
-
-    def __init__(self, initiative: Initiative) -> None:
-        self._initiative = initiative
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._initiative, name)
-
-
-def _export_record(initiative: Initiative, base_url: str) -> dict[str, Any]:
-    """`public_record` with the description as Markdown source only: files are for data
-    users, and rendering HTML took three quarters of an export's time (bench/import.py)."""
-    record = public_record(_MarkdownOnly(initiative), base_url=base_url)  # type: ignore[arg-type]
-    record["description"] = initiative.description
-    del record["description_html"]
-    return record
 
 
 def _cell(value: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    any_,
     bindparam,
     func,
     literal,
@@ -60,16 +61,20 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
     if not ids:
         return
     ids = list(dict.fromkeys(ids))
+    on_postgresql = session.bind.dialect.name == "postgresql"
+    # One array parameter on PostgreSQL: an IN list of 500 was 1/5 of a batch's server time.
     names = (
         await session.execute(
             select(Initiative.id, Initiative.name).where(
-                Initiative.id.in_(bindparam("ids", expanding=True))
+                Initiative.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+                if on_postgresql
+                else Initiative.id.in_(bindparam("ids", expanding=True))
             ),
             {"ids": ids},
         )
     ).all()
     keys = {row.id: name_key(row.name) for row in names}
-    if session.bind.dialect.name == "postgresql":
+    if on_postgresql:
         await session.execute(
             text(
                 "UPDATE initiatives AS i SET name_key = v.key"

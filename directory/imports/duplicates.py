@@ -14,8 +14,25 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable, DropTable
 
 from directory.errors import Conflict, ValidationError
 from directory.imports.models import DuplicateDecision, ImportRecord
@@ -227,79 +244,177 @@ async def find_all(
     session: AsyncSession, *, limit: int = 1000, among: set[int] | None = None
 ) -> list[Candidate]:
     """Candidate pairs across the whole directory, most similar first (a grid, not n²);
-    with `among`, only the pairs that involve one of those initiatives (just imported)."""
+    with `among`, only the pairs that involve one of those initiatives (just imported).
+
+    Pairs go to a temporary table as they are found, a batch at a time, and only the
+    `limit` best come back: a large import's pairs never sit in memory together."""
     live = select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES))
     if among is None:
         rows = (await session.execute(live)).all()
     else:
         rows = await _rows_around(session, live, among)
-    pairs: dict[tuple[int, int], Candidate] = {}
-
-    def add(a: Any, b: Any, reason: str, km: float | None = None) -> None:
-        if among is not None and a.id not in among and b.id not in among:
-            return
-        key = (min(a.id, b.id), max(a.id, b.id))
-        candidate = pairs.setdefault(key, Candidate(*key))
-        candidate.reasons.append(reason)
-        candidate.similarity = name_similarity(a.name, b.name)
-        candidate.distance_km = km if km is not None else candidate.distance_km
-        candidate.across_instances = (a.origin or "") != (b.origin or "")
-
-    for attribute, reason in (("website", "même site web"), ("email", "même e-mail")):
-        groups: dict[str, list[Any]] = defaultdict(list)
-        for row in rows:
-            value = getattr(row, attribute)
-            if value:
-                groups[website_key(value) if attribute == "website" else value.lower()].append(row)
-        for members in groups.values():
-            if among is not None and not any(m.id in among for m in members):
-                continue
-            if 1 < len(members) <= 20:  # a shared national site is not a duplicate signal
-                for i, a in enumerate(members):
-                    for b in members[i + 1 :]:
-                        add(a, b, reason)
-    grid: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    for row in rows:
-        if row.latitude is not None:
-            grid[_cell(row)].append(row)
-    density = {key: len(v) for key, v in grid.items()}
-    compared: set[tuple[int, int]] = set()
-    for (gx, gy), members in grid.items():
-        if among is not None:  # only the pairs of the initiatives just imported
-            members = [a for a in members if a.id in among]
-            if not members:
-                continue
-        neighbours = [
-            r for dx in (-1, 0, 1) for dy in (-1, 0, 1) for r in grid.get((gx + dx, gy + dy), ())
-        ]
-        dense = (
-            sum(density.get((gx + dx, gy + dy), 0) for dx in (-2, -1, 0, 1, 2) for dy in (-1, 0, 1))
-            >= DENSE_COUNT
-        )
-        radius = DENSE_DISTANCE_KM if dense else DISTANCE_KM
-        for a in members:
-            for b in neighbours:
-                if b.id == a.id or (among is None and b.id < a.id):
+    async with _FoundPairs(session) as found:
+        for attribute, rank in (("website", 0), ("email", 1)):
+            groups: dict[str, list[Any]] = defaultdict(list)
+            for row in rows:
+                value = getattr(row, attribute)
+                if value:
+                    key = website_key(value) if attribute == "website" else value.lower()
+                    groups[key].append(row)
+            for members in groups.values():
+                if among is not None and not any(m.id in among for m in members):
                     continue
-                if among is not None:
-                    key = (min(a.id, b.id), max(a.id, b.id))
-                    if key in compared:
+                if 1 < len(members) <= 20:  # a shared national site is not a duplicate signal
+                    for i, a in enumerate(members):
+                        for b in members[i + 1 :]:
+                            if among is None or a.id in among or b.id in among:
+                                await found.add(a, b, rank, REASONS[rank], None)
+        grid: dict[tuple[int, int], list[Any]] = defaultdict(list)
+        for row in rows:
+            if row.latitude is not None:
+                grid[_cell(row)].append(row)
+        density = {key: len(v) for key, v in grid.items()}
+        for (gx, gy), members in grid.items():
+            if among is not None:  # only the pairs of the initiatives just imported
+                members = [a for a in members if a.id in among]
+                if not members:
+                    continue
+            neighbours = [
+                r
+                for dx in (-1, 0, 1)
+                for dy in (-1, 0, 1)
+                for r in grid.get((gx + dx, gy + dy), ())
+            ]
+            dense = (
+                sum(
+                    density.get((gx + dx, gy + dy), 0)
+                    for dx in (-2, -1, 0, 1, 2)
+                    for dy in (-1, 0, 1)
+                )
+                >= DENSE_COUNT
+            )
+            radius = DENSE_DISTANCE_KM if dense else DISTANCE_KM
+            for a in members:
+                for b in neighbours:
+                    # Each pair once: from the side of the lower id when both are checked.
+                    if b.id == a.id or (b.id < a.id and (among is None or b.id in among)):
                         continue
-                    compared.add(key)
-                km = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
-                if km <= radius and name_similarity(a.name, b.name) >= NAME_NEAR:
-                    add(a, b, f"nom semblable à {km * 1000:.0f} m", km)
-    # Every decision (moderators' work: a small table), not an IN list of every id, which
-    # would exceed PostgreSQL's 32767 bind parameters on a large directory.
-    decided = {
-        (min(a, b), max(a, b))
-        for a, b in await session.execute(
-            select(DuplicateDecision.first_id, DuplicateDecision.second_id)
+                    km = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
+                    if km <= radius and name_similarity(a.name, b.name) >= NAME_NEAR:
+                        await found.add(a, b, 2, f"nom semblable à {km * 1000:.0f} m", km)
+        return await found.best(limit)
+
+
+REASONS = ("même site web", "même e-mail")
+_PAIRS = Table(
+    "duplicate_pairs_found",
+    MetaData(),
+    Column("first_id", Integer, nullable=False),
+    Column("second_id", Integer, nullable=False),
+    Column("rank", Integer, nullable=False),  # the order of reasons: website, e-mail, distance
+    Column("reason", String(200), nullable=False),
+    Column("similarity", Float, nullable=False),
+    Column("distance_km", Float),
+    Column("across_instances", Boolean, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+class _FoundPairs:
+    """Pairs written to a temporary table a batch at a time; the best read back at the end."""
+
+    BATCH = 1000
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.batch: list[dict[str, Any]] = []
+
+    async def __aenter__(self) -> _FoundPairs:
+        await self.session.execute(DropTable(_PAIRS, if_exists=True))
+        await self.session.execute(CreateTable(_PAIRS))
+        return self
+
+    async def __aexit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is None:  # after an error, PostgreSQL refuses statements until rollback
+            await self.session.execute(DropTable(_PAIRS))
+
+    async def add(self, a: Any, b: Any, rank: int, reason: str, km: float | None) -> None:
+        self.batch.append(
+            {
+                "first_id": min(a.id, b.id),
+                "second_id": max(a.id, b.id),
+                "rank": rank,
+                "reason": reason,
+                "similarity": name_similarity(a.name, b.name),
+                "distance_km": km,
+                "across_instances": (a.origin or "") != (b.origin or ""),
+            }
         )
-    }
-    result = [c for key, c in pairs.items() if key not in decided]
-    result.sort(key=lambda c: (-len(c.reasons), -c.similarity))
-    return result[:limit]
+        if len(self.batch) >= self.BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self.batch:
+            await self.session.execute(insert(_PAIRS), self.batch)
+            self.batch = []
+
+    async def best(self, limit: int) -> list[Candidate]:
+        """The `limit` pairs with the most reasons, then the most similar names, except
+        those a moderator has decided on."""
+        await self.flush()
+        p, d = _PAIRS.c, DuplicateDecision
+        decided = (
+            select(d.id)
+            .where(
+                or_(
+                    and_(d.first_id == p.first_id, d.second_id == p.second_id),
+                    and_(d.first_id == p.second_id, d.second_id == p.first_id),
+                )
+            )
+            .exists()
+        )
+        count = func.count().label("n")
+        similarity = func.max(p.similarity).label("similarity")
+        best = (
+            select(
+                p.first_id,
+                p.second_id,
+                count,
+                similarity,
+                func.max(p.distance_km).label("distance_km"),
+                func.max(cast(p.across_instances, Integer)).label("across_instances"),
+            )
+            .where(~decided)
+            .group_by(p.first_id, p.second_id)
+            .order_by(count.desc(), similarity.desc(), p.first_id, p.second_id)
+            .limit(limit)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(best, p.reason)
+            .join(_PAIRS, and_(p.first_id == best.c.first_id, p.second_id == best.c.second_id))
+            .order_by(
+                best.c.n.desc(),
+                best.c.similarity.desc(),
+                best.c.first_id,
+                best.c.second_id,
+                p.rank,
+            )
+        )
+        found: dict[tuple[int, int], Candidate] = {}
+        for row in rows:
+            candidate = found.setdefault(
+                (row.first_id, row.second_id),
+                Candidate(
+                    row.first_id,
+                    row.second_id,
+                    similarity=row.similarity,
+                    distance_km=row.distance_km,
+                    across_instances=bool(row.across_instances),
+                ),
+            )
+            candidate.reasons.append(row.reason)
+        return list(found.values())
 
 
 _CELL = DISTANCE_KM / KM_PER_DEG

@@ -131,3 +131,27 @@ async def test_remote_copy_is_linked_with_same_as_and_not_exported_twice(db):
     features = orjson.loads(body)["features"]
     assert [f["properties"]["id"] for f in features] == [local_id]
     assert features[0]["properties"]["same_as"] == ["https://region.test/initiatives/la-fabrique"]
+
+
+async def test_find_all_ranks_pairs_by_reasons_then_similarity(session):
+    # Two reasons (same website, close with a similar name), then one (close, similar name)
+    a = await make(
+        session, "AMAP du marais", latitude=46.32, longitude=-0.46, website="https://amap.example"
+    )
+    b = await make(
+        session, "AMAP du Marais", latitude=46.3201, longitude=-0.46, website="http://amap.example/"
+    )
+    c = await make(session, "Repair café de Niort", latitude=45.10, longitude=1.20)
+    d = await make(session, "Repair cafe Niort", latitude=45.1002, longitude=1.20)
+    await make(session, "Ressourcerie", latitude=45.1001, longitude=1.2001)  # other name
+    await make(session, "Le Local", website="https://ailleurs.example")
+
+    found = await duplicates.find_all(session)
+    assert [(p.first_id, p.second_id) for p in found] == [(a.id, b.id), (c.id, d.id)]
+    assert found[0].reasons == ["même site web", "nom semblable à 11 m"]
+    assert found[0].similarity == 1.0 and found[0].distance_km == pytest.approx(0.011, abs=1e-3)
+    assert found[1].reasons == ["nom semblable à 22 m"]
+    # The best only, or only the pairs of some initiatives (just imported)
+    assert [p.second_id for p in await duplicates.find_all(session, limit=1)] == [b.id]
+    assert [p.first_id for p in await duplicates.find_all(session, among={d.id})] == [c.id]
+    assert [p.first_id for p in await duplicates.find_all(session, among={a.id, b.id})] == [a.id]
