@@ -1,5 +1,5 @@
 """Search tags and the diagnostic's changed communes when one statement writes many rows
-(PostgreSQL keeps them with statement-level triggers since migration 0014), and that
+(PostgreSQL keeps them with statement-level triggers since migration 0015), and that
 migration going down to the row-level triggers and up again."""
 
 from __future__ import annotations
@@ -115,13 +115,13 @@ async def fresh_url(database_url: str, tmp_path: Path):
         await _drop_postgres_database(url)
 
 
-async def test_migration_0014_goes_down_and_up(fresh_url: str):
+async def test_migration_0015_goes_down_and_up(fresh_url: str):
     db = Database(fresh_url)
 
     def downgrade(connection) -> None:
         config = alembic_config(fresh_url)
         config.attributes["connection"] = connection
-        command.downgrade(config, "0013")
+        command.downgrade(config, "0014")
 
     async def statement_triggers() -> int:
         async with db.session() as session:

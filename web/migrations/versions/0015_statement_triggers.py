@@ -12,8 +12,8 @@ itself. What the triggers compute is unchanged (same tags function, same per-tra
 memo of the communes already recorded, which directory.diagnostic.refresh clears).
 SQLite has no statement-level triggers: its row-level ones stay (nothing to do there).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-27
 """
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
