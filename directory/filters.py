@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Text,
+    all_,
+    bindparam,
     column,
     exists,
     func,
@@ -223,7 +226,12 @@ def indexed_search(
     rest += area_filters(query, dialect)
     if dialect == "postgresql":
         # Never an initiative hidden behind its sameAs twin (as in `conditions`).
-        found = [SEARCH.c.vector.op("@@")(tsquery(query)), SEARCH.c.id.not_in(shadowed_ids())]
+        found = [SEARCH.c.vector.op("@@")(tsquery(query))]
+        if query.shadowed is None:
+            found.append(SEARCH.c.id.not_in(shadowed_ids()))
+        elif query.shadowed:
+            hidden = bindparam("shadowed", list(query.shadowed), type_=postgresql.ARRAY(Integer))
+            found.append(SEARCH.c.id != all_(hidden))
         states = set(query.moderation_states)
         if states and states != MODERATION_STATE_SLUGS:
             found.append(SEARCH.c.moderation_state.in_(sorted(states)))
