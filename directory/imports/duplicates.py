@@ -283,7 +283,7 @@ async def _shared_keys(session: AsyncSession, found: _FoundPairs, among: set[int
             batch.append({"id": row.id, "rank": 0, "key": website_key(row.website)})
         if row.email:
             batch.append({"id": row.id, "rank": 1, "key": row.email.lower()})
-        if len(batch) >= 2000:
+        if len(batch) >= _FoundPairs.BATCH:
             await session.execute(insert(_KEYS), batch)
             batch = []
     await rows.close()

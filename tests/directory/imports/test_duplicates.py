@@ -157,9 +157,10 @@ async def test_find_all_ranks_pairs_by_reasons_then_similarity(session):
     assert [p.first_id for p in await duplicates.find_all(session, among={a.id, b.id})] == [a.id]
 
 
-async def test_find_all_across_latitude_cells_and_density_two_cells_away(session):
+async def test_find_all_across_latitude_cells_and_density_two_cells_away(session, monkeypatch):
     """The grid reads strips of latitude: pairs across a strip boundary are found, and the
     density of a cell counts the initiatives two strips away (not three), above and below."""
+    monkeypatch.setattr(duplicates._FoundPairs, "BATCH", 1)  # writes while rows stream in
     cell = duplicates._CELL
     x0 = int(46.0 // cell)
 
