@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -20,11 +20,12 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
-    Select,
     String,
     Table,
+    Text,
     and_,
     cast,
+    delete,
     func,
     insert,
     or_,
@@ -246,54 +247,103 @@ async def find_all(
     """Candidate pairs across the whole directory, most similar first (a grid, not n²);
     with `among`, only the pairs that involve one of those initiatives (just imported).
 
-    Pairs go to a temporary table as they are found, a batch at a time, and only the
-    `limit` best come back: a large import's pairs never sit in memory together."""
-    live = select(*_COLUMNS).where(Initiative.moderation_state.in_(LIVE_STATES))
-    if among is None:
-        rows = (await session.execute(live)).all()
-    else:
-        rows = await _rows_around(session, live, among)
+    Nothing grows with the directory: website and e-mail keys go to a temporary table and
+    come back grouped; the grid reads the rows by latitude and keeps the five strips of
+    cells the current one needs. Pairs go to a temporary table as they are found, a batch
+    at a time, and only the `limit` best come back."""
     async with _FoundPairs(session) as found:
-        for attribute, rank in (("website", 0), ("email", 1)):
-            groups: dict[str, list[Any]] = defaultdict(list)
-            for row in rows:
-                value = getattr(row, attribute)
-                if value:
-                    key = website_key(value) if attribute == "website" else value.lower()
-                    groups[key].append(row)
-            for members in groups.values():
-                if among is not None and not any(m.id in among for m in members):
-                    continue
-                if 1 < len(members) <= 20:  # a shared national site is not a duplicate signal
-                    for i, a in enumerate(members):
-                        for b in members[i + 1 :]:
-                            if among is None or a.id in among or b.id in among:
-                                await found.add(a, b, rank, REASONS[rank], None)
-        grid: dict[tuple[int, int], list[Any]] = defaultdict(list)
-        for row in rows:
-            if row.latitude is not None:
-                grid[_cell(row)].append(row)
-        density = {key: len(v) for key, v in grid.items()}
-        for (gx, gy), members in grid.items():
+        await _shared_keys(session, found, among)
+        await _close_names(session, found, among)
+        return await found.best(limit)
+
+
+REASONS = ("même site web", "même e-mail")
+_LIVE = Initiative.moderation_state.in_(LIVE_STATES)
+_KEYS = Table(
+    "duplicate_keys_found",
+    MetaData(),
+    Column("id", Integer, nullable=False),
+    Column("rank", Integer, nullable=False),  # 0 website, 1 e-mail
+    Column("key", Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+async def _shared_keys(session: AsyncSession, found: _FoundPairs, among: set[int] | None) -> None:
+    """Pairs sharing a website or an e-mail, in groups of 2 to 20 (a shared national site
+    is not a duplicate signal). The keys are normalised here, grouped by the database."""
+    # Emptied, not dropped: PostgreSQL drops no table that a cursor of the transaction read.
+    await session.execute(CreateTable(_KEYS, if_not_exists=True))
+    await session.execute(delete(_KEYS))
+    batch: list[dict[str, Any]] = []
+    query = select(Initiative.id, Initiative.website, Initiative.email).where(_LIVE)
+    rows = await session.stream(query.execution_options(yield_per=2000))
+    async for row in rows:
+        if row.website:
+            batch.append({"id": row.id, "rank": 0, "key": website_key(row.website)})
+        if row.email:
+            batch.append({"id": row.id, "rank": 1, "key": row.email.lower()})
+        if len(batch) >= _FoundPairs.BATCH:
+            await session.execute(insert(_KEYS), batch)
+            batch = []
+    await rows.close()
+    if batch:
+        await session.execute(insert(_KEYS), batch)
+    k = _KEYS.c
+    groups = (
+        select(k.rank, k.key).group_by(k.rank, k.key).having(func.count().between(2, 20)).subquery()
+    )
+    member = _KEYS.alias("member")
+    query = (
+        select(member.c.rank, member.c.key, Initiative.id, Initiative.name, Initiative.origin)
+        .join(groups, and_(groups.c.rank == member.c.rank, groups.c.key == member.c.key))
+        .join(Initiative, Initiative.id == member.c.id)
+        .order_by(member.c.rank, member.c.key, Initiative.id)
+    )
+
+    async def pairs(rank: int, members: list[Any]) -> None:
+        if among is not None and not any(m.id in among for m in members):
+            return
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if among is None or a.id in among or b.id in among:
+                    await found.add(a, b, rank, REASONS[rank], None)
+
+    group: tuple[int, str] | None = None
+    members: list[Any] = []
+    rows = await session.stream(query.execution_options(yield_per=2000))
+    async for row in rows:
+        if (row.rank, row.key) != group:
+            if members:
+                await pairs(group[0], members)  # type: ignore[index]
+            group, members = (row.rank, row.key), []
+        members.append(row)
+    await rows.close()
+    if members:
+        await pairs(group[0], members)  # type: ignore[index]
+    await session.execute(delete(_KEYS))
+
+
+async def _close_names(session: AsyncSession, found: _FoundPairs, among: set[int] | None) -> None:
+    """Pairs with similar names close to each other, on a grid of DISTANCE_KM cells: each
+    cell against its 3×3 neighbourhood, within 100 m where the 5×3 cells around hold
+    DENSE_COUNT initiatives. Rows come by latitude, so a strip of cells (one latitude
+    cell) is checked once the two strips above it are read, and dropped two strips later."""
+    strips: dict[int, dict[int, list[Any]]] = {}  # latitude cell -> longitude cell -> rows
+    pending: deque[int] = deque()  # strips read, not yet checked, in order
+
+    def cell(x: int, y: int) -> list[Any]:
+        return strips.get(x, {}).get(y, [])
+
+    async def check(x: int) -> None:
+        for y, members in strips[x].items():
             if among is not None:  # only the pairs of the initiatives just imported
                 members = [a for a in members if a.id in among]
                 if not members:
                     continue
-            neighbours = [
-                r
-                for dx in (-1, 0, 1)
-                for dy in (-1, 0, 1)
-                for r in grid.get((gx + dx, gy + dy), ())
-            ]
-            dense = (
-                sum(
-                    density.get((gx + dx, gy + dy), 0)
-                    for dx in (-2, -1, 0, 1, 2)
-                    for dy in (-1, 0, 1)
-                )
-                >= DENSE_COUNT
-            )
-            radius = DENSE_DISTANCE_KM if dense else DISTANCE_KM
+            neighbours = [r for dx in (-1, 0, 1) for dy in (-1, 0, 1) for r in cell(x + dx, y + dy)]
+            around = sum(len(cell(x + dx, y + dy)) for dx in range(-2, 3) for dy in (-1, 0, 1))
+            radius = DENSE_DISTANCE_KM if around >= DENSE_COUNT else DISTANCE_KM
             for a in members:
                 for b in neighbours:
                     # Each pair once: from the side of the lower id when both are checked.
@@ -302,10 +352,30 @@ async def find_all(
                     km = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
                     if km <= radius and name_similarity(a.name, b.name) >= NAME_NEAR:
                         await found.add(a, b, 2, f"nom semblable à {km * 1000:.0f} m", km)
-        return await found.best(limit)
+
+    query = (
+        select(Initiative.id, Initiative.name, Initiative.latitude, Initiative.longitude,
+               Initiative.origin)
+        .where(_LIVE, Initiative.latitude.is_not(None))
+        .order_by(Initiative.latitude)
+    )  # fmt: skip
+    rows = await session.stream(query.execution_options(yield_per=2000))
+    async for row in rows:
+        x, y = _cell(row)
+        while pending and pending[0] + 2 < x:  # the strips it needs are all read
+            await check(pending.popleft())
+            low = (pending[0] if pending else x) - 2
+            for done in [s for s in strips if s < low]:
+                del strips[done]
+        if x not in strips:
+            strips[x] = defaultdict(list)
+            pending.append(x)
+        strips[x][y].append(row)
+    await rows.close()
+    while pending:
+        await check(pending.popleft())
 
 
-REASONS = ("même site web", "même e-mail")
 _PAIRS = Table(
     "duplicate_pairs_found",
     MetaData(),
@@ -422,39 +492,6 @@ _CELL = DISTANCE_KM / KM_PER_DEG
 
 def _cell(row: Any) -> tuple[int, int]:
     return int(row.latitude // _CELL), int(row.longitude // (_CELL * 1.6))
-
-
-async def _rows_around(session: AsyncSession, live: Select, among: set[int]) -> list[Any]:
-    """The live rows a check of `among` needs: theirs, and those sharing a website or an
-    e-mail with one of them or lying close enough to count (density included). Read twice,
-    streamed, so that a check after a large import does not hold the whole directory."""
-    mine, sites, emails, cells = [], set(), set(), set()
-    async for row in await session.stream(live.execution_options(yield_per=2000)):
-        if row.id in among:
-            mine.append(row)
-            if row.website:
-                sites.add(website_key(row.website))
-            if row.email:
-                emails.add(row.email.lower())
-            if row.latitude is not None:
-                cells.add(_cell(row))
-    around = [(dx, dy) for dx in (-2, -1, 0, 1, 2) for dy in (-1, 0, 1)]
-
-    def near(row: Any) -> bool:
-        if row.latitude is None:
-            return False
-        x, y = _cell(row)
-        return any((x + dx, y + dy) in cells for dx, dy in around)
-
-    others = []
-    async for row in await session.stream(live.execution_options(yield_per=2000)):
-        if row.id not in among and (
-            (row.website and website_key(row.website) in sites)
-            or (row.email and row.email.lower() in emails)
-            or near(row)
-        ):
-            others.append(row)
-    return mine + others
 
 
 async def _decide(

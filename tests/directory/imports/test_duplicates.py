@@ -155,3 +155,43 @@ async def test_find_all_ranks_pairs_by_reasons_then_similarity(session):
     assert [p.second_id for p in await duplicates.find_all(session, limit=1)] == [b.id]
     assert [p.first_id for p in await duplicates.find_all(session, among={d.id})] == [c.id]
     assert [p.first_id for p in await duplicates.find_all(session, among={a.id, b.id})] == [a.id]
+
+
+async def test_find_all_across_latitude_cells_and_density_two_cells_away(session, monkeypatch):
+    """The grid reads strips of latitude: pairs across a strip boundary are found, and the
+    density of a cell counts the initiatives two strips away (not three), above and below."""
+    monkeypatch.setattr(duplicates._FoundPairs, "BATCH", 1)  # writes while rows stream in
+    cell = duplicates._CELL
+    x0 = int(46.0 // cell)
+
+    async def pair_with_crowd(lon: float, crowd_dx: int | None) -> tuple[int, int]:
+        lat = (x0 + 0.5) * cell  # in the middle of a cell, 201 m apart: only without a crowd
+        y = int(lon // (cell * 1.6)) + 1
+        west, east = y * cell * 1.6 + 0.001, y * cell * 1.6 + 0.0036
+        a = await make(session, "Ferme du Bocage", latitude=lat, longitude=west)
+        b = await make(session, "Ferme du Bocage", latitude=lat, longitude=east)
+        if crowd_dx is not None:
+            crowd_lat = (x0 + crowd_dx + 0.5) * cell
+            for n in range(duplicates.DENSE_COUNT - 2):  # names unlike each other's
+                name = f"{chr(97 + n % 26) * 3}{n}"
+                await make(session, name, latitude=crowd_lat, longitude=west + n * 1e-4)
+        return a.id, b.id
+
+    crowd_above = await pair_with_crowd(1.0, 2)
+    crowd_too_far = await pair_with_crowd(2.0, 3)
+    crowd_below = await pair_with_crowd(3.0, -2)
+    edge = (x0 + 5) * cell  # a boundary between two strips
+    low = await make(session, "Jardin partagé", latitude=edge - 0.0004, longitude=4.0)
+    high = await make(session, "Jardin partage", latitude=edge + 0.0004, longitude=4.0)
+
+    found = {(p.first_id, p.second_id): p.reasons for p in await duplicates.find_all(session)}
+    assert found == {
+        crowd_too_far: ["nom semblable à 201 m"],
+        (low.id, high.id): ["nom semblable à 89 m"],
+    }
+    for among in (crowd_above, crowd_too_far, crowd_below, (low.id, high.id)):
+        for one in among:
+            pairs = await duplicates.find_all(session, among={one})
+            assert {(p.first_id, p.second_id) for p in pairs} == {
+                key for key in found if one in key
+            }
