@@ -345,7 +345,9 @@ def _ranked_page(
 
     Always one row at least: (total, NULL, NULL) when the page is empty. SQLite: FTS5
     walks its doclists newest first and stops at the window; the total is a second
-    count(*) over the MATCH. PostgreSQL: one bitmap scan of the search index gives every
+    count(*) over the MATCH; with an area or a radius (checked on `initiatives`), the
+    matches in it are read once and materialised instead, and bm25 ranks the newest of
+    them by rowid. PostgreSQL: one bitmap scan of the search index gives every
     match (materialised), counted, then the window is a top-N sort of their ids, and only
     its vectors are read out of line (TOAST) for ts_rank.
     """
@@ -360,14 +362,29 @@ def _ranked_page(
         newest = select(m).order_by(m.c.id.desc()).limit(RANK_CANDIDATES).subquery("w")
         rank = func.ts_rank(newest.c.vector, tsquery(query))
         order = rank.desc()
-    else:
-        candidates = found.ids.add_columns(
-            distance, func.bm25(FTS_TABLE, *BM25_WEIGHTS).label("rank")
+    elif found.rest or query.near:
+        # Matches checked against `initiatives` (area, radius): one pass over them,
+        # materialised, gives the total and the newest; bm25 then ranks only those.
+        m = (
+            found.ids.add_columns(distance)
+            .join_from(FTS, Initiative, Initiative.id == FTS.c.rowid)
+            .where(*found.rest)
+            .cte("m")
+            .prefix_with("MATERIALIZED")
         )
-        if found.rest or query.near:
-            candidates = candidates.join_from(FTS, Initiative, Initiative.id == FTS.c.rowid)
+        counted = select(func.count().label("total")).select_from(m)
+        window = select(m).order_by(m.c.id.desc()).limit(RANK_CANDIDATES).subquery("ids")
         newest = (
-            candidates.where(*found.rest)
+            select(window.c.id, window.c.distance, _bm25().label("rank"))
+            .select_from(FTS)
+            .join(window, window.c.id == FTS.c.rowid)
+            .where(found.ids.whereclause)
+            .subquery("w")
+        )
+        rank = order = newest.c.rank  # bm25: lower is better
+    else:
+        newest = (
+            found.ids.add_columns(distance, _bm25().label("rank"))
             .order_by(FTS.c.rowid.desc())
             .limit(RANK_CANDIDATES)
             .subquery("w")
@@ -389,6 +406,10 @@ def _ranked_page(
         .select_from(counts.outerjoin(page, true()))
         .order_by(order, page.c.id.desc())
     )
+
+
+def _bm25() -> ColumnElement:
+    return func.bm25(FTS_TABLE, *BM25_WEIGHTS)
 
 
 @asynccontextmanager
