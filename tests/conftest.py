@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -60,8 +61,16 @@ async def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """A database migrated to head by the real Alembic migrations, once per backend."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    async with migrated_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
+        yield url
+
+
+@asynccontextmanager
+async def migrated_database(backend: str, folder: Path) -> AsyncIterator[str]:
+    """A new database on `backend` ("sqlite": a file in `folder`), migrated to head by the
+    real Alembic migrations, and dropped afterwards (PostgreSQL)."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder / 'test.sqlite3'}"
         await upgrade(url)
         yield url
         return

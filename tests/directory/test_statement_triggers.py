@@ -14,7 +14,7 @@ from directory import diagnostic
 from directory.db import Database
 from directory.initiatives import Author, create_initiative
 from directory.models import Initiative, InitiativeActorKind, InitiativeNeed
-from tests.conftest import _drop_postgres_database, _postgres_database
+from tests.conftest import migrated_database
 from web.migrate import alembic_config, upgrade
 
 ADMIN = Author(None, "test")
@@ -102,17 +102,9 @@ async def test_a_commune_is_recorded_once_per_transaction(session):
 @pytest.fixture
 async def fresh_url(database_url: str, tmp_path: Path):
     """A database of its own (migrated to head), on the session's backend."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
-        await upgrade(url)
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    async with migrated_database(backend, tmp_path) as url:
         yield url
-        return
-    url = await _postgres_database()
-    try:
-        await upgrade(url)
-        yield url
-    finally:
-        await _drop_postgres_database(url)
 
 
 async def test_migration_0015_goes_down_and_up(fresh_url: str):
