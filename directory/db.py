@@ -53,7 +53,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # A batch INSERT of many rows (an import, a backfill) goes out as one multi-row INSERT
     # per page instead of asyncpg's executemany, one statement per row: 4.5x faster over
     # 5,000 rows (7.4 s -> 1.6 s on the loaded machine), and statement-level triggers
-    # (migration 0014) then run once per page. psycopg2's dialect does this by default.
+    # (migration 0015) then run once per page. psycopg2's dialect does this by default.
     engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 

@@ -270,9 +270,13 @@ async def similar_initiatives(
     # the best TEXT_CANDIDATES, and never for one that could not reach the top `limit`.
     partial = []
     for row in rows:
-        iid, lat, lon, shared_themes, shared_needs = row[:5]
-        n_themes = len({core_of[int(t)] for t in shared_themes.split()}) if shared_themes else 0
-        n_needs = len(shared_needs.split()) if shared_needs else 0
+        iid, lat, lon, theme_ids_text, needs_text = row[:5]
+        # The shared core themes and needs, read once for the score and the explanation.
+        shared = (
+            {core_of[int(t)] for t in theme_ids_text.split()} if theme_ids_text else set(),
+            set(needs_text.split()) if needs_text else set(),
+        )
+        n_themes, n_needs = len(shared[0]), len(shared[1])
         if not n_themes and not n_needs:
             continue
         km = distance_km(here, (lat, lon)) if here and lat is not None and lon is not None else None
@@ -281,18 +285,18 @@ async def similar_initiatives(
             + NEED_POINTS * n_needs
             + (NEAR_POINTS * NEAR_KM / (NEAR_KM + km) if km is not None else 0.0)
         )
-        partial.append((base, km, iid, row))
+        partial.append((base, km, iid, row, shared))
     _rank(partial)
     if len(partial) > limit:
         threshold = partial[limit - 1][0] - TEXT_POINTS
         partial = [p for p in partial if p[0] >= threshold][:TEXT_CANDIDATES]
     own_words = words(initiative.name, initiative.summary)
     scored = []
-    for base, km, iid, row in partial:
+    for base, km, iid, row, shared in partial:
         other_words = words(row.name, row.summary)
         union = own_words | other_words
         text = len(own_words & other_words) / len(union) if union else 0.0
-        scored.append((base + TEXT_POINTS * text, km, iid, text, row))
+        scored.append((base + TEXT_POINTS * text, km, iid, text, row, shared))
     _rank(scored)
     best = scored[:limit]
     if not best:
@@ -301,9 +305,7 @@ async def similar_initiatives(
     for iid, theme in await session.execute(_THEMES, {"ids": [s[2] for s in best]}):
         themes.setdefault(iid, []).append(theme)
     results = []
-    for score, km, iid, text, row in best:
-        shared_themes = {core_of[int(t)] for t in row[3].split()} if row[3] else set()
-        shared_needs = set(row[4].split()) if row[4] else set()
+    for score, km, iid, text, row, (shared_themes, shared_needs) in best:
         results.append(
             Similar(
                 initiative=Card(
