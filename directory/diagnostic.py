@@ -373,7 +373,8 @@ class _Tally:
     def add(
         self, code: str | None, dimension: str, value: str, status: str, n: int, totals: bool = True
     ) -> None:
-        """Count a row in the totals (unless totals=False) and for its commune (code)."""
+        """Count a row in the totals (unless totals=False) and for its commune (code) where
+        the page shows one per commune: the totals, and the active ones per need."""
         if totals and dimension == "all":
             self.total += n
             self.active += n if status == "active" else 0
@@ -388,11 +389,6 @@ class _Tally:
             self.per_commune[code] = self.per_commune.get(code, 0) + n
         elif dimension == "need" and status == "active":
             self.cells[(value, code)] = self.cells.get((value, code), 0) + n
-
-
-def _per_commune(dimension: str, status: str) -> bool:
-    """Rows kept per commune: the totals, and the active ones per need (the coverage)."""
-    return dimension == "all" or (dimension == "need" and status == "active")
 
 
 async def _from_counts(
@@ -440,9 +436,7 @@ async def _from_counts(
                 tally.add(*row)
     for insee, local, status, dimension, value, n in live:
         if (include_remote or local) and (not query.statuses or status in query.statuses):
-            tally.add(
-                insee if _per_commune(dimension, status) else None, dimension, value, status, n
-            )
+            tally.add(insee, dimension, value, status, n)
     return await _tallied(session, query, include_remote, tally)
 
 
@@ -493,7 +487,7 @@ async def compute_directly(
     for insee, _local, status, dimension, value, n in await _count_where(
         session, where, by_commune=False
     ):
-        tally.add(insee if _per_commune(dimension, status) else None, dimension, value, status, n)
+        tally.add(insee, dimension, value, status, n)
     return await _tallied(session, query, include_remote, tally)
 
 
