@@ -10,6 +10,7 @@ refused, record by record). Nothing here commits.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,11 +51,11 @@ class Slugs:
         """The slugs already taken that `new` may meet for these names (one query or a few,
         on the unique index), so whatever the size of the directory.
 
-        `new` tries a name's base, then base-2, base-3...; a candidate is used up either by
-        the database or by a name of the batch whose slug starts with the base. So the
-        candidates are read in order until as many are free as the batch has such names:
-        `new` never goes past the last one read."""
-        names = list(names)
+        `new` tries a name's base, then base-2, base-3...; a candidate is used up by the
+        database, by a name of the batch whose base starts with this base, or (the base
+        itself, when it ends in -<number>) by the names of the shorter base it extends.
+        So the candidates are read in order until as many are free as there are such
+        names: `new` never goes past the last one read."""
         ordered = sorted(slugify(name) for name in names)
         taken: set[str] = set()
         wanted: dict[str, int] = {}  # base -> free candidates needed
@@ -62,6 +63,7 @@ class Slugs:
             start = bisect.bisect_left(ordered, base)
             end = bisect.bisect_left(ordered, base + "-\uffff")  # base, and base-...
             wanted[base] = sum(1 for b in ordered[start:end] if b == base or b[len(base)] == "-")
+            wanted[base] += 1 if _NUMBERED.search(base) else 0
         read = dict.fromkeys(wanted, 0)  # base -> candidates read
         while wanted:
             batch = {
@@ -89,6 +91,9 @@ class Slugs:
             slug, n = f"{base}-{n}", n + 1
         self.taken.add(slug)
         return slug
+
+
+_NUMBERED = re.compile(r"-[0-9]+$")
 
 
 def _candidate(base: str, k: int) -> str:
