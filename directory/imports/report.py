@@ -35,8 +35,10 @@ class IdRuns:
                 del self.starts[k + 1]
 
     def __contains__(self, i: object) -> bool:
-        k = bisect.bisect_right(self.starts, i) - 1  # type: ignore[call-overload]
-        return k >= 0 and i <= self.ends[k]  # type: ignore[operator]
+        if not isinstance(i, int):
+            return False
+        k = bisect.bisect_right(self.starts, i) - 1
+        return k >= 0 and i <= self.ends[k]
 
     def __bool__(self) -> bool:
         return bool(self.starts)
