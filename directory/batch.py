@@ -9,11 +9,13 @@ refused, record by record). Nothing here commits.
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, insert, or_, select
+from sqlalchemy import String, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,12 +48,41 @@ class Slugs:
 
     @classmethod
     async def around(cls, session: AsyncSession, names: Iterable[str]) -> Slugs:
-        """The slugs already taken that these names could collide with (one query)."""
-        bases = sorted({slugify(name) for name in names})
-        if not bases:
-            return cls(set())
-        query = select(Initiative.slug).where(or_(*(Initiative.slug.like(f"{b}%") for b in bases)))
-        return cls(set(await session.scalars(query)))
+        """The slugs already taken that `new` may meet for these names (one query or a few,
+        on the unique index), so whatever the size of the directory.
+
+        `new` tries a name's base, then base-2, base-3...; a candidate is used up by the
+        database, by a name of the batch whose base starts with this base, or (the base
+        itself, when it ends in -<number>) by the names of the shorter base it extends.
+        So the candidates are read in order until as many are free as there are such
+        names: `new` never goes past the last one read."""
+        ordered = sorted(slugify(name) for name in names)
+        taken: set[str] = set()
+        wanted: dict[str, int] = {}  # base -> free candidates needed
+        for base in set(ordered):
+            start = bisect.bisect_left(ordered, base)
+            end = bisect.bisect_left(ordered, base + "-\uffff")  # base, and base-...
+            wanted[base] = sum(1 for b in ordered[start:end] if b == base or b[len(base)] == "-")
+            wanted[base] += 1 if _NUMBERED.search(base) else 0
+        read = dict.fromkeys(wanted, 0)  # base -> candidates read
+        while wanted:
+            batch = {
+                base: [_candidate(base, read[base] + k) for k in range(max(needed, read[base]))]
+                for base, needed in wanted.items()
+            }
+            flat = [slug for candidates in batch.values() for slug in candidates]
+            found = set(
+                await session.scalars(
+                    select(Initiative.slug).where(among(session, Initiative.slug, flat))
+                )
+            )
+            taken |= found
+            for base, candidates in batch.items():
+                read[base] += len(candidates)
+                wanted[base] -= sum(1 for slug in candidates if slug not in found)
+                if wanted[base] <= 0:
+                    del wanted[base]
+        return cls(taken)
 
     def new(self, name: str) -> str:
         base = slugify(name)
@@ -60,6 +91,14 @@ class Slugs:
             slug, n = f"{base}-{n}", n + 1
         self.taken.add(slug)
         return slug
+
+
+_NUMBERED = re.compile(r"-[0-9]+$")
+
+
+def _candidate(base: str, k: int) -> str:
+    """The k-th slug `Slugs.new` tries for a base: base, base-2, base-3..."""
+    return base if k == 0 else f"{base}-{k + 1}"
 
 
 @dataclass

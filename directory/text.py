@@ -22,9 +22,18 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The French stem of one word, accents folded after stemming."""
+    """The French stem of one word, accents folded after stemming.
+
+    A number is its own stem, and stays out of the cache: street numbers, postal codes
+    and years, as many as the records of an import, would crowd out the words."""
+    if word.isascii() and word.isdigit():
+        return word
+    return _stem_word(word)
+
+
+@lru_cache(maxsize=65536)
+def _stem_word(word: str) -> str:
     return fold(_stemmer.stemWord(word.casefold()))
 
 

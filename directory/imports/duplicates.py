@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
@@ -242,7 +242,7 @@ async def candidates_for(session: AsyncSession, ids: Sequence[int]) -> list[Cand
 
 
 async def find_all(
-    session: AsyncSession, *, limit: int = 1000, among: set[int] | None = None
+    session: AsyncSession, *, limit: int = 1000, among: Container[int] | None = None
 ) -> list[Candidate]:
     """Candidate pairs across the whole directory, most similar first (a grid, not n²);
     with `among`, only the pairs that involve one of those initiatives (just imported).
@@ -269,7 +269,9 @@ _KEYS = Table(
 )
 
 
-async def _shared_keys(session: AsyncSession, found: _FoundPairs, among: set[int] | None) -> None:
+async def _shared_keys(
+    session: AsyncSession, found: _FoundPairs, among: Container[int] | None
+) -> None:
     """Pairs sharing a website or an e-mail, in groups of 2 to 20 (a shared national site
     is not a duplicate signal). The keys are normalised here, grouped by the database."""
     # Emptied, not dropped: PostgreSQL drops no table that a cursor of the transaction read.
@@ -324,7 +326,9 @@ async def _shared_keys(session: AsyncSession, found: _FoundPairs, among: set[int
     await session.execute(delete(_KEYS))
 
 
-async def _close_names(session: AsyncSession, found: _FoundPairs, among: set[int] | None) -> None:
+async def _close_names(
+    session: AsyncSession, found: _FoundPairs, among: Container[int] | None
+) -> None:
     """Pairs with similar names close to each other, on a grid of DISTANCE_KM cells: each
     cell against its 3×3 neighbourhood, within 100 m where the 5×3 cells around hold
     DENSE_COUNT initiatives. Rows come by latitude, so a strip of cells (one latitude

@@ -304,7 +304,7 @@ async def _run_records(
         body = report.as_dict()
         if report.created_ids:
             pairs = await duplicates.find_all(
-                session, among=set(report.created_ids), limit=DUPLICATE_REPORT_LIMIT
+                session, among=report.created_ids, limit=DUPLICATE_REPORT_LIMIT
             )
             body["possible_duplicates"] = [p.as_dict() for p in pairs]
         job = await get_job(session, job_id)

@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 REPORT_LIMIT = 2000  # entries kept per list in a report; the counts stay exact
+
+
+class IdRuns:
+    """A set of ids kept as runs of consecutive ids: an import creates its initiatives a
+    batch at a time with consecutive ids, so 100k ids take a few hundred runs, not 100k."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []  # inclusive
+
+    def add(self, ids: Iterable[int]) -> None:
+        for i in sorted(ids):
+            k = bisect.bisect_right(self.starts, i) - 1
+            if k >= 0 and i <= self.ends[k]:
+                continue
+            if k >= 0 and i == self.ends[k] + 1:
+                self.ends[k] = i
+            else:
+                k += 1
+                self.starts.insert(k, i)
+                self.ends.insert(k, i)
+            if k + 1 < len(self.starts) and self.starts[k + 1] == self.ends[k] + 1:
+                self.ends[k] = self.ends.pop(k + 1)
+                del self.starts[k + 1]
+
+    def __contains__(self, i: object) -> bool:
+        if not isinstance(i, int):
+            return False
+        k = bisect.bisect_right(self.starts, i) - 1
+        return k >= 0 and i <= self.ends[k]
+
+    def __bool__(self) -> bool:
+        return bool(self.starts)
 
 
 @dataclass
@@ -28,7 +63,7 @@ class SyncReport:
     without_coordinates: list[dict[str, Any]] = field(default_factory=list)
     without_coordinates_count: int = 0
     unmapped_categories: Counter[str] = field(default_factory=Counter)
-    created_ids: list[int] = field(default_factory=list)
+    created_ids: IdRuns = field(default_factory=IdRuns)
 
     @property
     def imported(self) -> int:

@@ -16,8 +16,9 @@ from itertools import islice
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Column, Integer, MetaData, Table, Text, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable
 
 from directory.batch import NewInitiative, Slugs, insert_initiatives
 from directory.batch import among as _among
@@ -64,6 +65,45 @@ def _count_unmapped(report: SyncReport, categories: list[Any], mapped: dict[str,
             report.unmapped_categories[category.label or category.key] += 1
 
 
+_SEEN = Table(
+    "import_source_ids_seen",
+    MetaData(),
+    Column("source_id", Text, primary_key=True),
+    Column("position", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+class _Seen:
+    """The source ids already met in this file, with their position, in a temporary table:
+    a chunk reads those of its own ids and adds its new ones (a file may hold 100k ids)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def start(self) -> None:
+        # Emptied, not dropped: PostgreSQL drops no table that a cursor of the transaction read.
+        await self.session.execute(CreateTable(_SEEN, if_not_exists=True))
+        await self.session.execute(delete(_SEEN))
+
+    async def among(self, ids: list[str]) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(_SEEN.c.source_id, _SEEN.c.position).where(
+                _among(self.session, _SEEN.c.source_id, ids)
+            )
+        )
+        return dict(rows.all())
+
+    async def add(self, positions: dict[str, int]) -> None:
+        if positions:
+            await self.session.execute(
+                insert(_SEEN), [{"source_id": k, "position": v} for k, v in positions.items()]
+            )
+
+    async def end(self) -> None:
+        await self.session.execute(delete(_SEEN))
+
+
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -85,8 +125,8 @@ async def sync_records(
     report = SyncReport()
     author = Author(None, f"import:{source_key}")
     themes = {slug: tid for tid, slug in (await session.execute(select(Theme.id, Theme.slug)))}
-    slugs = Slugs(set(await session.scalars(select(Initiative.slug))))
-    seen: dict[str, int] = {}
+    seen = _Seen(session)
+    await seen.start()
     # Initiatives that carry this source's ids but were stored before import tracking
     # existed (or by hand): matched by id, not duplicated. Usually none.
     untracked = dict(
@@ -114,7 +154,6 @@ async def sync_records(
             moderation_state=moderation_state,
             author=author,
             themes=themes,
-            slugs=slugs,
             seen=seen,
             untracked=untracked,
             geocoder=geocoder,
@@ -124,6 +163,7 @@ async def sync_records(
         session.expunge_all()
         if progress is not None:
             await progress(report.total)
+    await seen.end()
     if withdraw_vanished:
         await _withdraw_vanished(session, report, source_key, run_id, author)
     return report
@@ -139,8 +179,7 @@ async def _sync_chunk(
     moderation_state: str,
     author: Author,
     themes: dict[str, int],
-    slugs: Slugs,
-    seen: dict[str, int],
+    seen: _Seen,
     untracked: dict[str, int],
     geocoder: Geocoder | None,
 ) -> None:
@@ -165,6 +204,9 @@ async def _sync_chunk(
             )
         )
     } if ids else {}  # fmt: skip
+    # Ids met in an earlier chunk (from the table) or in this one, with their position.
+    met = await seen.among(list({r.source_id for r in chunk if not isinstance(r, Rejected)}))
+    new_ids: dict[str, int] = {}
     cleaned: list[tuple[SourceRecord, dict[str, Any]]] = []
     still_there: list[str] = []  # refused now, but present: not to be withdrawn
     unchanged: list[str] = []
@@ -174,13 +216,13 @@ async def _sync_chunk(
             sig = _raw_digest(record, themes_of)
             row = existing.get(record.source_id)
             if (
-                record.source_id not in seen
+                record.source_id not in met
                 and row is not None
                 and row.initiative_id is not None
                 and row.digest == sig
                 and not row.vanished
             ):
-                seen[record.source_id] = record.position
+                met[record.source_id] = new_ids[record.source_id] = record.position
                 unchanged.append(record.source_id)
                 _count_unmapped(report, record.categories, mapped)
                 continue
@@ -193,15 +235,15 @@ async def _sync_chunk(
             if record.source_id:
                 still_there.append(record.source_id)
             continue
-        if record.source_id in seen:
+        if record.source_id in met:
             report.reject(
                 record.position,
                 record.source_id,
                 record.name,
-                f"identifiant en double dans le fichier (déjà à la position {seen[record.source_id]})",
+                f"identifiant en double dans le fichier (déjà à la position {met[record.source_id]})",
             )
             continue
-        seen[record.source_id] = record.position
+        met[record.source_id] = new_ids[record.source_id] = record.position
         data = dict(record.fields)
         data["themes"] = mapping.themes_for(record.categories, mapped)
         _count_unmapped(report, record.categories, mapped)
@@ -235,6 +277,7 @@ async def _sync_chunk(
                 report.warnings.append({**entry, "warnings": record.warnings})
         cleaned.append((record, values))
 
+    await seen.add(new_ids)
     new: list[tuple[SourceRecord, dict[str, Any], str]] = []
     for record, values in cleaned:
         sig = record.digest or digest(values)
@@ -276,7 +319,7 @@ async def _sync_chunk(
             )
     if new:
         await _create_many(
-            session, new, report, source_key, run_id, moderation_state, author, themes, slugs
+            session, new, report, source_key, run_id, moderation_state, author, themes
         )
 
 
@@ -289,7 +332,6 @@ async def _create_many(
     moderation_state: str,
     author: Author,
     themes: dict[str, int],
-    slugs: Slugs,
 ) -> None:
     ids = await insert_initiatives(
         session,
@@ -306,7 +348,7 @@ async def _create_many(
         action="import",
         message=f"import {source_key} n°{run_id}",
         themes=themes,
-        slugs=slugs,
+        slugs=await Slugs.around(session, [values["name"] for _, values, _ in new]),
     )
     tracked = [
         {
@@ -322,7 +364,7 @@ async def _create_many(
     ]
     await session.execute(insert(ImportRecord), tracked)
     report.created += len(ids)
-    report.created_ids.extend(ids)
+    report.created_ids.add(ids)
 
 
 def _same(field: str, a: Any, b: Any) -> bool:

@@ -123,6 +123,25 @@ async def test_same_id_twice_in_a_file_is_reported(db, run_import):
     assert "en double" in job.report["rejected"][0]["reason"]
 
 
+async def test_same_id_in_a_later_chunk_is_reported_with_its_first_position(
+    db, run_import, monkeypatch
+):
+    # Given chunks of 10 records (the ids already met are read back from the database),
+    from directory.imports import sync
+
+    monkeypatch.setattr(sync, "CHUNK", 10)
+    records = [element(n) for n in range(25)] + [element(3, name="Autre")]
+
+    job = await run_import("gogocarto", gogo(records), source="s")
+
+    # then the copy 22 records later is refused, with where the id was first met.
+    assert (job.report["created"], job.report["rejected_count"]) == (25, 1)
+    assert "déjà à la position 4" in job.report["rejected"][0]["reason"]
+    again = await run_import("gogocarto", gogo(records), source="s")
+    assert (again.report["unchanged"], again.report["rejected_count"]) == (25, 1)
+    assert "déjà à la position 4" in again.report["rejected"][0]["reason"]
+
+
 async def test_category_mapping_edit_applies_on_next_import(db, run_import):
     from directory.imports import mapping
 
