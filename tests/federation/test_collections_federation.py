@@ -392,6 +392,10 @@ async def test_a_link_federates_once_its_target_is_approved(network, decision):
     # Then an approval sends the initiative's Update with the link; a refusal, nothing
     expected = [bike_uri] if decision == "approve" else []
     assert await _links(region, fablab_uri) == expected
+    # And the commune's public page shows the link only once approved, as followers get it
+    shown = await _page(commune, f"/initiatives/{fablab.slug}")
+    assert ("Atelier vélo national" in shown) is (decision == "approve")
+    assert bike_uri not in shown  # (once approved, its link is to our copy)
 
 
 async def _links(instance, uri: str) -> list[str]:

@@ -443,3 +443,25 @@ async def test_an_item_not_published_here_is_left_out_of_public_pages(
     editor = (await client.get(f"/collections/{slug}/modifier")).text
     assert f"{settings.base_url}/initiatives/visieres-solidaires" in editor
     assert "les pages publiques ne la montrent pas" in editor
+
+
+async def test_a_refused_target_stays_on_the_links_page_only(
+    client, sign_in, referent, fablabs, remote_site, db
+):
+    async with db.session() as session:
+        await instances.set_trust(session, "angers.example", "hold")
+    token = await sign_in(referent)
+    remote = angers_page(remote_site)
+    links = "/initiatives/fablab-de-la-mediatheque/liens"
+    data = {"csrf_token": token, "target": remote, "kind": "similar", "note": "Cousins"}
+    assert (await client.post(links, data=data)).status_code == 303
+    # When a moderator refuses the target
+    async with db.session() as session:
+        stored = await session.scalar(select(Initiative).where(Initiative.uri == remote))
+        await moderate(session, stored, "rejected", author=ADMIN)
+    # Then the référent's page says the link is not shown, and the public page leaves it out
+    page = (await client.get(links)).text
+    assert "non publiée ici : le lien n'est pas montré" in page
+    assert "en attente de modération" not in page
+    public = (await client.get("/initiatives/fablab-de-la-mediatheque")).text
+    assert remote not in public and "Cousins" not in public
