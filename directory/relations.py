@@ -69,12 +69,11 @@ def federated() -> ColumnElement[bool]:
     """The links that followers get: not those whose target we hold unpublished (awaiting
     moderation, refused, withdrawn). A target we no longer hold (target_id NULL) is its
     origin's to answer for, as before."""
-    return or_(
-        Relation.target_id.is_(None),
-        Relation.target_id.in_(
-            select(Initiative.id).where(Initiative.moderation_state == "published")
-        ),
+    # Correlated (a primary-key lookup per link), not IN (every published id).
+    published = select(Initiative.id).where(
+        Initiative.id == Relation.target_id, Initiative.moderation_state == "published"
     )
+    return or_(Relation.target_id.is_(None), published.exists())
 
 
 async def touch_linkers(session: AsyncSession, target: Initiative) -> None:
