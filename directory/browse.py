@@ -172,9 +172,9 @@ async def commune_names(session: AsyncSession, codes: list[str]) -> dict[str, st
 async def related(
     session: AsyncSession, initiative: Initiative
 ) -> list[tuple[Relation, Initiative | None]]:
-    """Relations of an initiative, with the initiative they point to when we hold it
-    published, or remote and awaiting moderation (relations.awaiting_moderation: public
-    pages leave those out, the référent's links page says so)."""
+    """Relations of an initiative, with the initiative they point to when we hold it,
+    whatever its state: public pages show only those whose target is published or not held
+    here (as relations.federated does), the référent's links page says why not."""
     target = aliased(Initiative)
     rows = await session.execute(
         select(Relation, target)
@@ -184,8 +184,7 @@ async def related(
                 target.id == Relation.target_id,
                 # A remote initiative that reached us after the link was made.
                 Relation.target_id.is_(None) & (target.uri == Relation.target_uri),
-            )
-            & target.moderation_state.in_(("published", "proposed")),
+            ),
         )
         .where(Relation.initiative_id == initiative.id)
         .order_by(Relation.kind, Relation.id)

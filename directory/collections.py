@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from directory.errors import Conflict, NotEditable, NotFound, ValidationError
 from directory.models import Initiative, Person, utcnow
 from directory.models_collections import Collection, CollectionItem
-from directory.relations import canonical_uri, resolve_target
+from directory.relations import awaiting_moderation, canonical_uri, resolve_target
 from directory.text import slugify
 from directory.vocabulary import role_at_least
 
@@ -33,12 +33,15 @@ RESERVED_SLUGS = frozenset({"nouvelle", "flux-atom"})
 @dataclass(frozen=True)
 class Item:
     """One item as pages show it: the row, the published initiative when we hold it, and
-    whether we hold it awaiting moderation (a remote one, from an instance on "hold").
-    Otherwise `item.fetch_state` says whether the worker is still fetching it or failed."""
+    whether we hold it awaiting moderation (relations.awaiting_moderation: a remote one,
+    from an instance on "hold"), or `withheld`: held here but not public (a local proposal,
+    a refused or withdrawn initiative), which public pages leave out. Otherwise
+    `item.fetch_state` says whether the worker is still fetching it or failed."""
 
     item: CollectionItem
     initiative: Initiative | None
     awaiting_moderation: bool = False
+    withheld: bool = False
 
 
 def may_edit(person: Person | None, collection: Collection) -> bool:
@@ -176,8 +179,11 @@ async def item_rows(session: AsyncSession, collection: Collection) -> list[Colle
     )
 
 
-async def items_of(session: AsyncSession, collection: Collection) -> list[Item]:
-    """The items in order, each with its published initiative when we hold one."""
+async def items_of(
+    session: AsyncSession, collection: Collection, *, public: bool = False
+) -> list[Item]:
+    """The items in order, each with its published initiative when we hold one; `public`
+    leaves out the withheld ones (for everyone's pages; the editor shows them all)."""
     rows = await session.execute(
         select(CollectionItem, Initiative)
         .outerjoin(
@@ -187,18 +193,21 @@ async def items_of(session: AsyncSession, collection: Collection) -> list[Item]:
                 # A remote initiative that reached us after it was listed.
                 (CollectionItem.initiative_id.is_(None))
                 & (Initiative.uri == CollectionItem.target_uri),
-            )
-            & Initiative.moderation_state.in_(("published", "proposed")),
+            ),
         )
         .where(CollectionItem.collection_id == collection.id)
         .order_by(CollectionItem.position, CollectionItem.id)
     )
-    return [
-        Item(item, None, awaiting_moderation=True)
-        if initiative is not None and initiative.moderation_state != "published"
-        else Item(item, initiative)
-        for item, initiative in rows.all()
-    ]
+    items = [_item(item, initiative) for item, initiative in rows.all()]
+    return [i for i in items if not i.withheld] if public else items
+
+
+def _item(item: CollectionItem, initiative: Initiative | None) -> Item:
+    if initiative is None or initiative.moderation_state == "published":
+        return Item(item, initiative)
+    if awaiting_moderation(initiative):
+        return Item(item, None, awaiting_moderation=True)
+    return Item(item, None, withheld=True)
 
 
 async def item_uris(session: AsyncSession, collection: Collection) -> list[str]:

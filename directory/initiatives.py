@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory import sameas, search, themes
+from directory import relations, sameas, search, themes
 from directory.errors import Conflict, NotEditable, NotFound, ValidationError
 from directory.messages import N_
 from directory.models import (
@@ -294,6 +294,8 @@ async def moderate(
         )
     )
     await session.flush()
+    if "published" in (old, state):
+        await relations.touch_linkers(session, initiative)
 
 
 async def revisions(session: AsyncSession, initiative_id: int) -> list[Revision]:

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory import initiatives
+from directory import initiatives, relations
 from directory.errors import Conflict, ValidationError
 from directory.initiatives import TRACKED, Author, field_values
 from directory.messages import N_
 from directory.models import Correction, Initiative, Person
+from directory.vocabulary import role_at_least
 
 REASON_LIMIT = 1000
 
@@ -192,6 +193,19 @@ async def approve_proposal(
         )
     await initiatives.moderate(session, initiative, "published", author=author, message=message)
     return changes
+
+
+async def approve_linked_target(
+    session: AsyncSession, target: Initiative, person: Person | None
+) -> bool:
+    """A moderator's (or admin's) own link to a remote initiative awaiting moderation is
+    its moderation: it is published, the revision naming them. True if it was."""
+    if person is None or not role_at_least(person.role, "moderator"):
+        return False
+    if not relations.awaiting_moderation(target):
+        return False
+    await approve_proposal(session, target, author=Author(person.id, person.email))
+    return True
 
 
 async def reject_proposal(

@@ -3,11 +3,13 @@
 A target is a published initiative we hold: a local one (by slug or by its URL on this
 instance) or a remote one (by its canonical URI, fetched and verified by the federation
 layer when it reached us, or just before the link: federation/lookup.py), which may be
-held for moderation when its instance's trust policy says so (then pages show it once
-approved). Anything else is refused with a reason.
+held for moderation when its instance's trust policy says so (then pages show it, and
+followers get the link, once approved). Anything else is refused with a reason.
 
 Links are part of the initiative's ActivityPub object: adding or removing one moves the
-initiative's `updated_at` (and leaves a revision), so the publisher sends an Update.
+initiative's `updated_at` (and leaves a revision), so the publisher sends an Update. The
+object leaves out the links whose target we hold unpublished (`federated`); when a target
+enters or leaves that state, the initiatives linking to it move too (`touch_linkers`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import unquote
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory.errors import Conflict, NotFound, ValidationError
@@ -55,8 +57,36 @@ async def resolve_target(session: AsyncSession, target: str, base_url: str) -> I
 
 def awaiting_moderation(initiative: Initiative) -> bool:
     """A remote initiative held for moderation (its instance's trust policy is "hold"): it
-    may be linked to, and pages show it once a moderator approved it."""
+    may be linked to, and pages show it once a moderator approved it.
+
+    Not a local proposal: that one is private until published (its address names it), so
+    it is never a target, and a collection that lists it anyway (a remote copy naming our
+    address, or an item unpublished since) leaves it out of public pages."""
     return initiative.origin is not None and initiative.moderation_state == "proposed"
+
+
+def federated() -> ColumnElement[bool]:
+    """The links that followers get: not those whose target we hold unpublished (awaiting
+    moderation, refused, withdrawn). A target we no longer hold (target_id NULL) is its
+    origin's to answer for, as before."""
+    # Correlated (a primary-key lookup per link), not IN (every published id).
+    published = select(Initiative.id).where(
+        Initiative.id == Relation.target_id, Initiative.moderation_state == "published"
+    )
+    return or_(Relation.target_id.is_(None), published.exists())
+
+
+async def touch_linkers(session: AsyncSession, target: Initiative) -> None:
+    """`target` was published or unpublished here: the links to it that our initiatives
+    federate changed, so they move (the publisher sends their Update). No revision: the
+    links themselves are as the référent left them."""
+    linking = select(Relation.initiative_id).where(Relation.target_id == target.id)
+    await session.execute(
+        update(Initiative)
+        .where(Initiative.id.in_(linking), Initiative.origin.is_(None))
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 async def add_relation(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from directory.models import Initiative, InitiativeTheme, Person, Relation, Theme
+from directory.relations import federated
 from federation.flow_models import Follower, Following
 
 PAGE_SIZE = 50
@@ -76,11 +77,16 @@ async def relations_of(session: AsyncSession, initiative_id: int) -> Sequence[Re
 async def relations_by_initiative(
     session: AsyncSession, initiative_ids: Sequence[int]
 ) -> dict[int, list[Relation]]:
-    """The relations of several initiatives in one query (a collection page renders 50)."""
+    """The links of several initiatives that their AS2 objects list (relations.federated),
+    in one query (a collection page renders 50)."""
     found: dict[int, list[Relation]] = {}
     if not initiative_ids:
         return found
-    query = select(Relation).where(Relation.initiative_id.in_(initiative_ids)).order_by(Relation.id)
+    query = (
+        select(Relation)
+        .where(Relation.initiative_id.in_(initiative_ids), federated())
+        .order_by(Relation.id)
+    )
     for relation in (await session.execute(query)).scalars():
         found.setdefault(relation.initiative_id, []).append(relation)
     return found

@@ -10,8 +10,10 @@ on the `target` field.
 The référent vouches for the link, not for the instance: the copy is stored as the
 instance's trust policy says, as if it had come through the inbox (published for "publish",
 awaiting moderation for "hold", refused for "block"). The link itself is kept either way;
-pages show the target once a moderator approved it. The worker validates the items of
-remote collections the same way (federation/collection_items.py).
+pages show the target once a moderator approved it. When the link is a moderator's (or an
+admin's), it is that approval: the target is published at once, the revision naming them
+(directory/moderation.approve_linked_target). The worker validates the items of remote
+collections the same way, vouched for by no one (federation/collection_items.py).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from directory import initiatives as directory
+from directory import moderation
 from directory.errors import ValidationError
-from directory.models import Initiative
+from directory.models import Initiative, Person
 from federation import instances
 from federation.fetch import Fetcher, FetchError
 from federation.http import NetworkError
@@ -48,10 +51,26 @@ def _transient(exc: FetchError) -> bool:
 
 
 async def ensure_remote_initiative(
-    session: AsyncSession, fetcher: Fetcher, settings: Settings, db: Database, target: str
+    session: AsyncSession,
+    fetcher: Fetcher,
+    settings: Settings,
+    db: Database,
+    target: str,
+    *,
+    vouched_by: Person | None = None,
 ) -> Initiative | None:
     """Hold the remote initiative `target` names (fetched and stored if new); None when
-    `target` is not a remote URL (a slug, or one of ours: the domain resolves those)."""
+    `target` is not a remote URL (a slug, or one of ours: the domain resolves those).
+    `vouched_by`: the person linking to it (a moderator's link approves it)."""
+    found = await _ensure(session, fetcher, settings, db, target)
+    if found is not None:
+        await moderation.approve_linked_target(session, found, vouched_by)
+    return found
+
+
+async def _ensure(
+    session: AsyncSession, fetcher: Fetcher, settings: Settings, db: Database, target: str
+) -> Initiative | None:
     target = target.strip()
     urls = Urls.of(settings)
     if not is_http_uri(target) or urls.is_local(target):

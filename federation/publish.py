@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from directory.models import Initiative, Relation, utcnow
-from federation import render
+from directory.models import Initiative, utcnow
+from federation import collections, render
 from federation.delivery_store import enqueue_activity
 from federation.flow_models import FederatedObject
 from federation.follows import delivery_inboxes
@@ -168,9 +168,7 @@ class Publisher:
                 obj.updated_at = initiative.updated_at
             return obj
         uri = self.urls.initiative_uri(initiative)
-        relations = list(
-            await session.scalars(select(Relation).where(Relation.initiative_id == initiative.id))
-        )
+        relations = await collections.relations_of(session, initiative.id)
 
         def page() -> dict[str, Any]:
             return render.render_initiative(

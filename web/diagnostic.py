@@ -244,6 +244,7 @@ async def relations_endpoint(request: Request) -> Response:
             request.app.state.settings,
             request.app.state.db,
             str(data.get("target") or ""),
+            vouched_by=person,
         )
         relation = await relations.add_relation(
             session,

@@ -93,7 +93,7 @@ async def collection_page(request: Request) -> Response:
             return await _as2(request, session, collection)
         if collection.deleted_at is not None:
             raise HTTPException(410, "cette collection a été supprimée")
-        items = await collections.items_of(session, collection)
+        items = await collections.items_of(session, collection, public=True)
     base = request.app.state.settings.base_url
     return await templating.render(
         request,
@@ -145,7 +145,7 @@ async def collection_embed(request: Request) -> Response:
         collection = await _current(session, request.path_params["slug"])
         if collection.deleted_at is not None:
             raise HTTPException(410, "cette collection a été supprimée")
-        items = await collections.items_of(session, collection)
+        items = await collections.items_of(session, collection, public=True)
     return await templating.render(
         request,
         "embed_collection.html",
@@ -235,12 +235,17 @@ async def new_collection(page_: Page) -> Response:
 
 
 async def _ensure_target(page_: Page, target: str) -> str:
-    """Fetch and store a remote target first, so that the domain finds it; what to add to
-    the message when its instance's copy awaits moderation here."""
+    """Fetch and store a remote target first, so that the domain finds it (a moderator's
+    link approves it); what to add to the message when it awaits moderation here."""
     request = page_.request
     fetcher = await activitypub.instance_fetcher(request.app)
     found = await lookup.ensure_remote_initiative(
-        page_.session, fetcher, request.app.state.settings, request.app.state.db, target
+        page_.session,
+        fetcher,
+        request.app.state.settings,
+        request.app.state.db,
+        target,
+        vouched_by=page_.person,
     )
     if found is not None and relations.awaiting_moderation(found):
         return " " + _("Elle apparaîtra une fois approuvée par la modération.")

@@ -96,7 +96,7 @@ async def initiative_page(request: Request) -> Response:
                 return answer
         if initiative is None or initiative.moderation_state != "published":
             raise HTTPException(404, "initiative introuvable")
-        relations = [  # a target awaiting moderation shows once approved
+        relations = [  # not a target held unpublished (awaiting moderation, refused)
             (relation, other)
             for relation, other in await browse.related(session, initiative)
             if other is None or other.moderation_state == "published"

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from directory import collections, relations
+from directory import collections, moderation, relations
 from directory.initiatives import Author, create_initiative
 from directory.models import Initiative, Relation
 from directory.models_collections import Collection, CollectionItem
@@ -343,3 +343,68 @@ async def test_third_instance_items_that_fail_are_recorded_and_shown(network, ca
         await processor.apply(session, _activity("Update", actor, listed, 1))
     assert (await _item(region, busy)).fetch_state == "pending"
     await client.close()
+
+
+# --- A link to a target held for moderation: not sent until a moderator approves it. ---
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+async def test_a_link_federates_once_its_target_is_approved(network, decision):
+    commune, region, national = network["commune"], network["region"], network["national"]
+    await _follow(region, commune)
+    await network.settle()
+    # Given a commune initiative that a référent links to one of national's, an instance
+    # the commune never met (so its copy awaits moderation there)
+    fablab = await _publish(commune, "Fablab de la médiathèque")
+    bike = await _publish(national, "Atelier vélo national")
+    bike_uri = f"{national.base}/initiatives/{bike.slug}"
+    fetcher = await commune.worker.fetcher()
+    async with commune.db.session() as session:
+        held = await lookup.ensure_remote_initiative(
+            session, fetcher, commune.settings, commune.db, bike_uri
+        )
+        assert held.moderation_state == "proposed"
+        await relations.add_relation(
+            session,
+            await session.get(Initiative, fablab.id),
+            target=bike_uri,
+            kind="similar",
+            person_id=None,
+            base_url=commune.base,
+        )
+    # When the commune's worker sends what changed
+    await network.settle()
+    # Then followers get the initiative without that link, and so does a GET of its id
+    fablab_uri = f"{commune.base}/initiatives/{fablab.slug}"
+    assert await _links(region, fablab_uri) == []
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=commune.app), base_url=commune.base, headers=AS
+    ) as client:
+        assert (await client.get(fablab_uri)).json()["relations"] == []
+    # When a moderator decides on the target
+    async with commune.db.session() as session:
+        held = await session.get(Initiative, held.id)
+        if decision == "approve":
+            await moderation.approve_proposal(session, held, author=ADMIN)
+        else:
+            await moderation.reject_proposal(session, held, author=ADMIN, message="Hors sujet")
+    await network.settle()
+    # Then an approval sends the initiative's Update with the link; a refusal, nothing
+    expected = [bike_uri] if decision == "approve" else []
+    assert await _links(region, fablab_uri) == expected
+    # And the commune's public page shows the link only once approved, as followers get it
+    shown = await _page(commune, f"/initiatives/{fablab.slug}")
+    assert ("Atelier vélo national" in shown) is (decision == "approve")
+    assert bike_uri not in shown  # (once approved, its link is to our copy)
+
+
+async def _links(instance, uri: str) -> list[str]:
+    """The targets of the links an instance holds for its copy of `uri`."""
+    async with instance.db.session() as session:
+        copy = await session.scalar(select(Initiative).where(Initiative.uri == uri))
+        assert copy is not None
+        return list(
+            await session.scalars(
+                select(Relation.target_uri).where(Relation.initiative_id == copy.id)
+            )
+        )

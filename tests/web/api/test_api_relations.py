@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from directory.initiatives import Author, create_initiative
-from directory.models import Relation
+from directory.models import Initiative, Relation, Revision
 from federation.http import HttpxClient
 from tests.federation.documents import DocumentSite
 
@@ -130,3 +130,39 @@ async def test_followed_initiatives_are_not_edited_here(api, callers, pair):
     assert response.status_code == 409
     missing = await api.delete(f"{url(pair['a'][0])}/999", headers=callers["referent"].headers)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "state"),
+    [("referent", "proposed"), ("moderator", "published"), ("admin", "published")],
+)
+async def test_a_moderators_link_approves_a_target_from_an_instance_never_met(
+    api, callers, pair, db, network, role, state
+):
+    # Given an initiative on an instance this one never met (its policy: hold)
+    target = network.put(
+        "/initiatives/atelier",
+        {
+            "id": f"{network.base}/initiatives/atelier",
+            "type": "Page",
+            "name": "Atelier d'ailleurs",
+            "attributedTo": f"{network.base}/actors/ailleurs",
+            "themes": ["urn:maillage:theme:fablabs-numerique"],
+            "status": "active",
+        },
+    )
+    # When someone with this role links to it
+    caller = callers[role]
+    body = {"target": target, "kind": "similar"}
+    response = await api.post(url(pair["a"][0]), json=body, headers=caller.headers)
+    assert response.status_code == 201, response.text
+    # Then a référent's link leaves it for moderation; a moderator's or admin's approves it
+    async with db.session() as session:
+        stored = await session.scalar(select(Initiative).where(Initiative.uri == target))
+        assert stored.moderation_state == state
+        approvals = await session.scalars(
+            select(Revision.person_id).where(
+                Revision.initiative_id == stored.id, Revision.action == "moderate"
+            )
+        )
+        assert list(approvals) == ([] if state == "proposed" else [caller.person_id])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from directory import collections
 from directory.initiatives import Author, create_initiative, moderate
-from directory.models import Initiative, Relation
+from directory.models import Initiative, Relation, Revision
 from directory.models_collections import Collection, CollectionItem
 from federation import instances
 from federation.flow_models import RemoteInstance
@@ -359,3 +359,109 @@ async def test_a_target_on_a_blocked_instance_is_refused(
     assert "bloqué" in response.text
     assert await count(db, Relation) == (1 if when == "after" else 0)
     assert await count(db, Initiative) == (3 if when == "after" else 2)
+
+
+@pytest.mark.parametrize("trust", ["hold", None])  # None: an instance never met (hold)
+@pytest.mark.parametrize("role", ["moderator", "admin"])
+async def test_a_moderators_own_link_approves_a_held_target(
+    client, sign_in, fablabs, remote_site, db, trust, role
+):
+    async with db.session() as session:
+        if trust is None:
+            await session.execute(
+                delete(RemoteInstance).where(RemoteInstance.host == "angers.example")
+            )
+        else:
+            await instances.set_trust(session, "angers.example", trust)
+    person = await _person(db, f"{role}@example.org", role)
+    token = await sign_in(person)
+    first, second = angers_page(remote_site), angers_page(remote_site, "atelier", name="Atelier")
+    links = "/initiatives/fablab-de-la-mediatheque/liens"
+    slug = await _make(db, "Visières", person)
+    # When a moderator (or an admin) links to one and adds the other to a collection
+    added = await client.post(
+        links, data={"csrf_token": token, "target": first, "kind": "similar", "note": "Cousins"}
+    )
+    assert added.status_code == 303, added.text
+    edit = f"/collections/{slug}/modifier"
+    put = await client.post(edit, data={"csrf_token": token, "action": "add", "target": second})
+    assert put.status_code == 303, put.text
+    # Then both are published, each approval recorded as theirs, as moderation records it
+    async with db.session() as session:
+        for uri in (first, second):
+            stored = await session.scalar(select(Initiative).where(Initiative.uri == uri))
+            assert stored.moderation_state == "published"
+            (approval,) = await moderation_revisions(session, stored)
+            assert (approval.person_id, approval.changes) == (
+                person.id,
+                {"moderation_state": ["proposed", "published"]},
+            )
+    assert "apparaîtra une fois approuvée" not in (await client.get(links)).text
+    # And the public pages show them at once
+    public = (await client.get("/initiatives/fablab-de-la-mediatheque")).text
+    assert "Fablab d&#39;Angers" in public and "Cousins" in public
+    listed = (await client.get(f"/collections/{slug}")).text
+    assert "Atelier" in listed and "en attente de modération" not in listed
+
+
+async def moderation_revisions(session, initiative: Initiative) -> list[Revision]:
+    return list(
+        await session.scalars(
+            select(Revision).where(
+                Revision.initiative_id == initiative.id, Revision.action == "moderate"
+            )
+        )
+    )
+
+
+@pytest.mark.parametrize("state", ["proposed", "rejected"])
+async def test_an_item_not_published_here_is_left_out_of_public_pages(
+    client, sign_in, referent, fablabs, db, settings, state
+):
+    # Given a collection of two local initiatives, one of them since unpublished
+    slug = await _make(db, "Fablabs", referent)
+    async with db.session() as session:
+        collection = await collections.get_collection(session, slug)
+        for target in ("visieres-solidaires", "fablab-de-la-mediatheque"):
+            await collections.add_item(
+                session, collection, target=target, base_url=settings.base_url
+            )
+        await session.execute(
+            update(Initiative)
+            .where(Initiative.slug == "visieres-solidaires")
+            .values(moderation_state=state)
+        )
+    # Then the public page and the embed show neither it, nor its address, nor a note
+    for path in (f"/collections/{slug}", f"/embed/collection/{slug}"):
+        shown = (await client.get(path)).text
+        assert "Fablab de la médiathèque" in shown
+        assert "visieres-solidaires" not in shown and "Visières" not in shown, path
+        assert "modération" not in shown and "autre instance" not in shown, path
+    assert "1 initiative" in (await client.get(f"/collections/{slug}")).text
+    # And the editor lists it, saying why it is not public
+    await sign_in(referent)
+    editor = (await client.get(f"/collections/{slug}/modifier")).text
+    assert f"{settings.base_url}/initiatives/visieres-solidaires" in editor
+    assert "les pages publiques ne la montrent pas" in editor
+
+
+async def test_a_refused_target_stays_on_the_links_page_only(
+    client, sign_in, referent, fablabs, remote_site, db
+):
+    async with db.session() as session:
+        await instances.set_trust(session, "angers.example", "hold")
+    token = await sign_in(referent)
+    remote = angers_page(remote_site)
+    links = "/initiatives/fablab-de-la-mediatheque/liens"
+    data = {"csrf_token": token, "target": remote, "kind": "similar", "note": "Cousins"}
+    assert (await client.post(links, data=data)).status_code == 303
+    # When a moderator refuses the target
+    async with db.session() as session:
+        stored = await session.scalar(select(Initiative).where(Initiative.uri == remote))
+        await moderate(session, stored, "rejected", author=ADMIN)
+    # Then the référent's page says the link is not shown, and the public page leaves it out
+    page = (await client.get(links)).text
+    assert "non publiée ici : le lien n'est pas montré" in page
+    assert "en attente de modération" not in page
+    public = (await client.get("/initiatives/fablab-de-la-mediatheque")).text
+    assert remote not in public and "Cousins" not in public
