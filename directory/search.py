@@ -89,8 +89,10 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
         # definition, which triggers also apply when filters' columns or rows change.
         await session.execute(
             text(
-                "INSERT INTO initiative_search AS s (id, moderation_state, tags, vector)"
+                "INSERT INTO initiative_search AS s"
+                " (id, moderation_state, tags, latitude, longitude, vector)"
                 " SELECT i.id, i.moderation_state, maillage_search_tags(i.id),"
+                " i.latitude, i.longitude,"
                 " setweight(to_tsvector('maillage_fr', i.name), 'A')"
                 " || setweight(to_tsvector('maillage_fr', i.summary || ' ' || coalesce(("
                 "   SELECT string_agg(t.label_fr || ' ' || t.label_en, ' ')"
@@ -99,7 +101,8 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
                 " || setweight(to_tsvector('maillage_fr', i.description), 'C')"
                 " FROM initiatives i WHERE i.id = ANY(CAST(:ids AS integer[]))"
                 " ON CONFLICT (id) DO UPDATE SET moderation_state = excluded.moderation_state,"
-                " tags = excluded.tags, vector = excluded.vector"
+                " tags = excluded.tags, latitude = excluded.latitude,"
+                " longitude = excluded.longitude, vector = excluded.vector"
             ),
             {"ids": list(keys)},
         )
@@ -337,32 +340,18 @@ def _sorted_page(
     return stmt.limit(limit).offset(offset)
 
 
-def _ranked_page(
-    query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
-) -> Select:
-    """One statement for the first RANK_CANDIDATES matches by relevance: the exact total
-    of the matches, and (id, distance) of one page of them, ranked.
+def _ranked_page(query: SearchQuery, limit: int, offset: int, theme_ids: list[int]) -> Select:
+    """SQLite: one statement for the first RANK_CANDIDATES matches by relevance: the exact
+    total of the matches, and (id, distance) of one page of them, ranked.
 
-    Always one row at least: (total, NULL, NULL) when the page is empty. SQLite: FTS5
-    walks its doclists newest first and stops at the window; the total is a second
-    count(*) over the MATCH; with an area or a radius (checked on `initiatives`), the
-    matches in it are read once and materialised instead, and bm25 ranks the newest of
-    them by rowid. PostgreSQL: one bitmap scan of the search index gives every
-    match (materialised), counted, then the window is a top-N sort of their ids, and only
-    its vectors are read out of line (TOAST) for ts_rank.
+    Always one row at least: (total, NULL, NULL) when the page is empty. FTS5 walks its
+    doclists newest first and stops at the window; the total is a second count(*) over
+    the MATCH; with an area or a radius (checked on `initiatives`), the matches in it are
+    read once and materialised instead, and bm25 ranks the newest of them by rowid.
     """
-    found = indexed_search(query, dialect, theme_ids)
-    distance = _distance(query, dialect).label("distance")
-    if dialect == "postgresql":
-        matches = found.ids.add_columns(SEARCH.c.vector, distance)
-        if found.rest or query.near:
-            matches = matches.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id)
-        m = matches.where(*found.rest).cte("m").prefix_with("MATERIALIZED")
-        counted = select(func.count().label("total")).select_from(m)
-        newest = select(m).order_by(m.c.id.desc()).limit(RANK_CANDIDATES).subquery("w")
-        rank = func.ts_rank(newest.c.vector, tsquery(query))
-        order = rank.desc()
-    elif found.rest or query.near:
+    found = indexed_search(query, "sqlite", theme_ids)
+    distance = _distance(query, "sqlite").label("distance")
+    if found.rest or query.near:
         # Matches checked against `initiatives` (area, radius): one pass over them,
         # materialised, gives the total and the newest; bm25 then ranks only those.
         m = (
@@ -381,7 +370,6 @@ def _ranked_page(
             .where(found.ids.whereclause)
             .subquery("w")
         )
-        rank = order = newest.c.rank  # bm25: lower is better
     else:
         newest = (
             found.ids.add_columns(distance, _bm25().label("rank"))
@@ -389,22 +377,92 @@ def _ranked_page(
             .limit(RANK_CANDIDATES)
             .subquery("w")
         )
-        rank = order = newest.c.rank  # bm25: lower is better
-        matching = matching_select(query, dialect, theme_ids).subquery()
+        matching = matching_select(query, "sqlite", theme_ids).subquery()
         counted = select(func.count().label("total")).select_from(matching)
     page = (
-        select(newest.c.id, newest.c.distance, rank.label("rank"))
-        .order_by(order, newest.c.id.desc())
+        select(newest.c.id, newest.c.distance, newest.c.rank)
+        .order_by(newest.c.rank, newest.c.id.desc())  # bm25: lower is better
         .limit(limit)
         .offset(offset)
         .subquery("p")
     )
     counts = counted.subquery("n")
-    order = page.c.rank.desc() if dialect == "postgresql" else page.c.rank
     return (
         select(counts.c.total, page.c.id, page.c.distance)
         .select_from(counts.outerjoin(page, true()))
-        .order_by(order, page.c.id.desc())
+        .order_by(page.c.rank, page.c.id.desc())
+    )
+
+
+# PostgreSQL counts the matches first (a bitmap scan of the GIN index; the exact total),
+# then reads the ranked window the cheaper way for that many. A bitmap scan visits every
+# match (a common word: 60,000 rows) to find the newest; when at least WALK_SHARE of the
+# index's ids match, walking the ids newest first by primary key reaches RANK_CANDIDATES
+# matches after about RANK_CANDIDATES / share rows, each checked against its vector (read
+# out of line: ~1.5 us). Break-even measured on the search benchmark's directory (100k).
+WALK_SHARE = 0.35
+# A walk gives up after RANK_CANDIDATES * WALK_REACH / share ids (the matches bunched
+# among older initiatives); the window then comes from the bitmap scan after all.
+WALK_REACH = 4
+
+
+async def _ranked_by_count(
+    session: AsyncSession,
+    query: SearchQuery,
+    theme_ids: list[int],
+    span: int,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int]:
+    """PostgreSQL: the rows of one ranked page, and the exact total (see WALK_SHARE).
+
+    `span`: max - min + 1 of the search index's ids.
+    """
+    found = indexed_search(query, "postgresql", theme_ids).ids
+    total = await session.scalar(select(func.count()).select_from(found.subquery("found")))
+    if not total:
+        return [], 0
+    share = total / max(span, total)
+    if total > RANK_CANDIDATES and share >= WALK_SHARE:
+        reach = int(RANK_CANDIDATES * WALK_REACH / share)
+        newest = select(func.max(SEARCH.c.id)).scalar_subquery()
+        window = (
+            indexed_search(query, "postgresql", theme_ids, walk=True)
+            .ids.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+            .where(SEARCH.c.id > newest - reach)
+            .order_by(SEARCH.c.id.desc())
+            .limit(RANK_CANDIDATES)
+            .subquery("w")
+        )
+        await _walk_plans(session, True)  # until _bitmap_plans resets every setting
+        rows = list(await session.execute(_ranked_window(query, window, limit, offset)))
+        if rows and rows[0].size == RANK_CANDIDATES:  # else bunched (WALK_REACH) or beyond
+            return [Row(row.id, row.distance) for row in rows], total
+        await _walk_plans(session, False)
+    if total > RANK_CANDIDATES:
+        # Ids only (a top-N sort of the matches), then the window's vectors by primary key:
+        # 1,000 probes of one array.
+        newest = found.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES).scalar_subquery()
+        found = select(SEARCH.c.id).where(SEARCH.c.id == any_(func.array(newest)))
+    window = found.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+    rows = list(await session.execute(_ranked_window(query, window.subquery("w"), limit, offset)))
+    return [Row(row.id, row.distance) for row in rows], total
+
+
+def _ranked_window(query: SearchQuery, window: Any, limit: int, offset: int) -> Select:
+    """PostgreSQL: (id, distance, size) of one page of `window` (id, vector, latitude,
+    longitude) ranked by ts_rank; size: the window's rows."""
+    rank = func.ts_rank(window.c.vector, tsquery(query))
+    distance = (
+        distance_km(query.near[0], query.near[1], "postgresql", window.c)
+        if query.near
+        else literal(None)
+    )
+    return (
+        select(window.c.id, distance.label("distance"), func.count().over().label("size"))
+        .order_by(rank.desc(), window.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
 
 
@@ -413,28 +471,46 @@ def _bm25() -> ColumnElement:
 
 
 @asynccontextmanager
-async def _bitmap_plans(session: AsyncSession, dialect: str) -> AsyncIterator[None]:
-    """On PostgreSQL, plan the search index's queries as bitmap scans of its GIN index."""
+async def _bitmap_plans(session: AsyncSession, dialect: str) -> AsyncIterator[int]:
+    """On PostgreSQL, plan the search index's queries as bitmap scans of its GIN index
+    (and `_walk_plans` within, for walks by primary key).
+
+    Yields the span of the search index's ids (max - min + 1, 0 when empty; 0 on SQLite),
+    read in the same statement (planned before the settings change: by the primary key).
+    """
     if dialect != "postgresql":
-        yield
+        yield 0
         return
-    await session.execute(
+    span = await session.scalar(
         text(
-            "SELECT set_config('enable_seqscan', 'off', true),"
+            "SELECT (SELECT coalesce(max(id) - min(id) + 1, 0) FROM initiative_search)"
+            " FROM (SELECT set_config('enable_seqscan', 'off', true),"
             " set_config('enable_indexscan', 'off', true),"
-            " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            " set_config('plan_cache_mode', 'force_custom_plan', true)) AS settings"
         )
     )
     try:
-        yield
+        yield span
     finally:
         await session.execute(
             text(
                 "SELECT set_config('enable_seqscan', 'on', true),"
                 " set_config('enable_indexscan', 'on', true),"
+                " set_config('enable_bitmapscan', 'on', true),"
                 " set_config('plan_cache_mode', 'auto', true)"
             )
         )
+
+
+async def _walk_plans(session: AsyncSession, walk: bool) -> None:
+    """Within `_bitmap_plans`: plan by primary key only (index scans, no bitmaps), or back."""
+    on, off = ("on", "off") if walk else ("off", "on")
+    await session.execute(
+        text(
+            f"SELECT set_config('enable_indexscan', '{on}', true),"
+            f" set_config('enable_bitmapscan', '{off}', true)"
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -460,12 +536,13 @@ async def _page(
     total = None
     if start < RANK_CANDIDATES:
         size = min(end, RANK_CANDIDATES) - start
-        async with _bitmap_plans(session, dialect):
-            found = list(
-                await session.execute(_ranked_page(query, dialect, size, start, theme_ids))
-            )
-        total = found[0].total
-        rows = [Row(row.id, row.distance) for row in found if row.id is not None]
+        async with _bitmap_plans(session, dialect) as span:
+            if dialect == "postgresql":
+                rows, total = await _ranked_by_count(session, query, theme_ids, span, size, start)
+            else:
+                found = list(await session.execute(_ranked_page(query, size, start, theme_ids)))
+                total = found[0].total
+                rows = [Row(row.id, row.distance) for row in found if row.id is not None]
         if total <= RANK_CANDIDATES:
             return rows, total
     if end > RANK_CANDIDATES:
