@@ -395,12 +395,13 @@ def _ranked_page(query: SearchQuery, limit: int, offset: int, theme_ids: list[in
 
 
 # PostgreSQL counts the matches first (a bitmap scan of the GIN index; the exact total),
-# then reads the ranked window the cheaper way for that many. A bitmap scan visits every
-# match (a common word: 60,000 rows) to find the newest; when at least WALK_SHARE of the
-# index's ids match, walking the ids newest first by primary key reaches RANK_CANDIDATES
-# matches after about RANK_CANDIDATES / share rows, each checked against its vector (read
-# out of line: ~1.5 us). Break-even measured on the search benchmark's directory (100k).
-WALK_SHARE = 0.35
+# then reads the ranked window the cheaper way for that many. From a bitmap scan, the
+# newest RANK_CANDIDATES matches cost ~0.3 us per match (a top-N sort of every match's
+# id); walking the ids newest first by primary key costs ~1.9 us per row read (its
+# vector is read out of line to check it), RANK_CANDIDATES / share rows. Server CPU at
+# 100k (search benchmark): 62% of ids matching, 14.0 ms by bitmap, 4.0 walking; 34%,
+# 10.8 and 5.8; 3%, 4.0 and 52. Even at about a quarter.
+WALK_SHARE = 0.25
 # A walk gives up after RANK_CANDIDATES * WALK_REACH / share ids (the matches bunched
 # among older initiatives); the window then comes from the bitmap scan after all.
 WALK_REACH = 4
