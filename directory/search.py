@@ -411,19 +411,20 @@ async def _ranked_by_count(
     session: AsyncSession,
     query: SearchQuery,
     theme_ids: list[int],
-    span: int,
+    plans: _Plans,
     limit: int,
     offset: int,
 ) -> tuple[list[Row], int]:
     """PostgreSQL: the rows of one ranked page, and the exact total (see WALK_SHARE).
 
-    `span`: max - min + 1 of the search index's ids.
+    Leaves the planner's settings to a walk's when it walked (loading the page's
+    initiatives by primary key suits them; `_walk_plans` puts bitmap scans back).
     """
     found = indexed_search(query, "postgresql", theme_ids).ids
     total = await session.scalar(select(func.count()).select_from(found.subquery("found")))
     if not total:
         return [], 0
-    share = total / max(span, total)
+    share = total / max(plans.span, total)
     if total > RANK_CANDIDATES and share >= WALK_SHARE:
         reach = int(RANK_CANDIDATES * WALK_REACH / share)
         newest = select(func.max(SEARCH.c.id)).scalar_subquery()
@@ -435,11 +436,11 @@ async def _ranked_by_count(
             .limit(RANK_CANDIDATES)
             .subquery("w")
         )
-        await _walk_plans(session, True)  # until _bitmap_plans resets every setting
+        await _walk_plans(session, plans, True)
         rows = list(await session.execute(_ranked_window(query, window, limit, offset)))
         if rows and rows[0].size == RANK_CANDIDATES:  # else bunched (WALK_REACH) or beyond
             return [Row(row.id, row.distance) for row in rows], total
-        await _walk_plans(session, False)
+        await _walk_plans(session, plans, False)
     if total > RANK_CANDIDATES:
         # Ids only (a top-N sort of the matches), then the window's vectors by primary key:
         # 1,000 probes of one array.
@@ -471,27 +472,43 @@ def _bm25() -> ColumnElement:
     return func.bm25(FTS_TABLE, *BM25_WEIGHTS)
 
 
-@asynccontextmanager
-async def _bitmap_plans(session: AsyncSession, dialect: str) -> AsyncIterator[int]:
-    """On PostgreSQL, plan the search index's queries as bitmap scans of its GIN index
-    (and `_walk_plans` within, for walks by primary key).
+@dataclass
+class _Plans:
+    """What `_search_plans` read while changing the settings (PostgreSQL), and whether
+    the settings are a walk's for now (`_walk_plans`)."""
 
-    Yields the span of the search index's ids (max - min + 1, 0 when empty; 0 on SQLite),
-    read in the same statement (planned before the settings change: by the primary key).
+    span: int = 0  # max - min + 1 of the search index's ids, 0 when empty
+    hidden: tuple[int, ...] | None = None  # sameAs-hidden ids, when asked for
+    walking: bool = False
+
+
+@asynccontextmanager
+async def _search_plans(
+    session: AsyncSession, dialect: str, *, hidden: bool = False
+) -> AsyncIterator[_Plans]:
+    """On PostgreSQL, plan a full-text search's statements as bitmap scans of the GIN
+    index (`_walk_plans` within, for walks by primary key), and read what the search
+    needs first in the same statement (planned before the settings change): the span
+    of the index's ids and, if `hidden`, the ids hidden behind their sameAs twin.
+
+    Every setting is back to its default at the end (they are local to the
+    transaction, which the caller may go on using).
     """
     if dialect != "postgresql":
-        yield 0
+        yield _Plans()
         return
-    span = await session.scalar(
-        text(
-            "SELECT (SELECT coalesce(max(id) - min(id) + 1, 0) FROM initiative_search)"
-            " FROM (SELECT set_config('enable_seqscan', 'off', true),"
-            " set_config('enable_indexscan', 'off', true),"
-            " set_config('plan_cache_mode', 'force_custom_plan', true)) AS settings"
-        )
-    )
+    settings = select(
+        func.set_config("enable_seqscan", "off", True),
+        func.set_config("enable_indexscan", "off", True),
+        func.set_config("plan_cache_mode", "force_custom_plan", True),
+    ).subquery("settings")
+    span = select(func.coalesce(func.max(SEARCH.c.id) - func.min(SEARCH.c.id) + 1, 0))
+    columns = [span.scalar_subquery()]
+    if hidden:
+        columns.append(func.array(sameas.shadowed_ids().scalar_subquery()))
+    found = (await session.execute(select(*columns).select_from(settings))).one()
     try:
-        yield span
+        yield _Plans(found[0], tuple(sorted(found[1])) if hidden else None)
     finally:
         await session.execute(
             text(
@@ -503,8 +520,11 @@ async def _bitmap_plans(session: AsyncSession, dialect: str) -> AsyncIterator[in
         )
 
 
-async def _walk_plans(session: AsyncSession, walk: bool) -> None:
-    """Within `_bitmap_plans`: plan by primary key only (index scans, no bitmaps), or back."""
+async def _walk_plans(session: AsyncSession, plans: _Plans, walk: bool) -> None:
+    """Within `_search_plans`: plan by primary key only (index scans, no bitmaps), or
+    back to bitmap scans; nothing when already so."""
+    if plans.walking == walk:
+        return
     on, off = ("on", "off") if walk else ("off", "on")
     await session.execute(
         text(
@@ -512,6 +532,7 @@ async def _walk_plans(session: AsyncSession, walk: bool) -> None:
             f" set_config('enable_bitmapscan', '{off}', true)"
         )
     )
+    plans.walking = walk
 
 
 @dataclass(frozen=True)
@@ -521,7 +542,7 @@ class Row:
 
 
 async def _page(
-    session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int]
+    session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int], plans: _Plans
 ) -> tuple[list[Any], int | None]:
     """The (id, distance) rows of the requested page, in order, and the total if known."""
     sort = _sort(query)
@@ -537,13 +558,12 @@ async def _page(
     total = None
     if start < RANK_CANDIDATES:
         size = min(end, RANK_CANDIDATES) - start
-        async with _bitmap_plans(session, dialect) as span:
-            if dialect == "postgresql":
-                rows, total = await _ranked_by_count(session, query, theme_ids, span, size, start)
-            else:
-                found = list(await session.execute(_ranked_page(query, size, start, theme_ids)))
-                total = found[0].total
-                rows = [Row(row.id, row.distance) for row in found if row.id is not None]
+        if dialect == "postgresql":
+            rows, total = await _ranked_by_count(session, query, theme_ids, plans, size, start)
+        else:
+            found = list(await session.execute(_ranked_page(query, size, start, theme_ids)))
+            total = found[0].total
+            rows = [Row(row.id, row.distance) for row in found if row.id is not None]
         if total <= RANK_CANDIDATES:
             return rows, total
     if end > RANK_CANDIDATES:
@@ -580,35 +600,43 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
         raise ValidationError({"theme": N_("inconnu : %(names)s", names=", ".join(unknown))})
 
     theme_ids = facets.theme_ids_of(themes, query.themes)
-    if dialect == "postgresql" and has_text(query) and query.shadowed is None:
-        query = replace(query, shadowed=tuple(sorted(await sameas.hidden_ids(session))))
-    rows, known_total = await _page(session, query, dialect, theme_ids)
+    # A full-text search runs within one change of the planner's settings (PostgreSQL),
+    # which also reads the sameAs-hidden ids the search index leaves out.
+    plans = _search_plans(
+        session,
+        dialect if has_text(query) else "",
+        hidden=has_text(query) and query.shadowed is None,
+    )
+    async with plans as found:
+        if found.hidden is not None:
+            query = replace(query, shadowed=found.hidden)
+        rows, known_total = await _page(session, query, dialect, theme_ids, found)
 
-    async def count(counted: SearchQuery) -> facets.Counts:
-        async def compute() -> facets.Counts:
-            return await facets.count_facets(
-                session, counted, themes, dialect=dialect, theme_ids=theme_ids
-            )
+        async def count(counted: SearchQuery) -> facets.Counts:
+            async def compute() -> facets.Counts:
+                return await facets.count_facets(
+                    session, counted, themes, dialect=dialect, theme_ids=theme_ids
+                )
 
-        key = _cache_key(counted)
-        if key:
-            return await facets.cached(cache, key, compute)
-        async with _bitmap_plans(session, dialect if has_text(counted) else ""):
+            key = _cache_key(counted)
+            if key:
+                return await facets.cached(cache, key, compute)
+            await _walk_plans(session, found, False)
             return await compute()
 
-    if known_total is not None and not query.facets:
-        total, counts = known_total, {}
-    else:
-        total, counts = await count(query)
-    if query.facets:
-        # Disjunctive facets: a facet's counts ignore that facet's own selection, so they
-        # say what choosing one more value of it would add (values are alternatives).
-        counts = dict(counts)
-        for name in FACETS:
-            if getattr(query, name):
-                counts[name] = (await count(replace(query, **{name: ()})))[1][name]
-    ids = [row.id for row in rows]
-    loaded = {i.id: i for i in await _initiatives(session, ids, dialect)} if ids else {}
+        if known_total is not None and not query.facets:
+            total, counts = known_total, {}
+        else:
+            total, counts = await count(query)
+        if query.facets:
+            # Disjunctive facets: a facet's counts ignore that facet's own selection, so
+            # they say what choosing one more value of it would add (values: alternatives).
+            counts = dict(counts)
+            for name in FACETS:
+                if getattr(query, name):
+                    counts[name] = (await count(replace(query, **{name: ()})))[1][name]
+        ids = [row.id for row in rows]
+        loaded = {i.id: i for i in await _initiatives(session, ids, dialect)} if ids else {}
     return SearchResult(
         total=total,
         items=[loaded[i] for i in ids if i in loaded],
