@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
+    case,
     func,
     literal,
     select,
@@ -421,11 +422,21 @@ async def _ranked_by_count(
     initiatives by primary key suits them; `_walk_plans` puts bitmap scans back).
     """
     found = indexed_search(query, "postgresql", theme_ids).ids
-    total = await session.scalar(select(func.count()).select_from(found.subquery("found")))
+    # The count also switches the settings to a walk's when it decides to walk
+    # (set_config runs after the count; the next statement is planned with them).
+    n = select(func.count().label("total")).select_from(found.subquery("found")).subquery("n")
+    walk = (n.c.total > RANK_CANDIDATES) & (n.c.total >= WALK_SHARE * plans.span)
+    counted = select(
+        n.c.total,
+        walk.label("walk"),
+        func.set_config("enable_indexscan", case((walk, "on"), else_="off"), True),
+        func.set_config("enable_bitmapscan", case((walk, "off"), else_="on"), True),
+    )
+    total, plans.walking = (await session.execute(counted)).one()[:2]
     if not total:
         return [], 0
-    share = total / max(plans.span, total)
-    if total > RANK_CANDIDATES and share >= WALK_SHARE:
+    if plans.walking:
+        share = total / max(plans.span, total)
         reach = int(RANK_CANDIDATES * WALK_REACH / share)
         newest = select(func.max(SEARCH.c.id)).scalar_subquery()
         window = (
@@ -436,7 +447,6 @@ async def _ranked_by_count(
             .limit(RANK_CANDIDATES)
             .subquery("w")
         )
-        await _walk_plans(session, plans, True)
         rows = list(await session.execute(_ranked_window(query, window, limit, offset)))
         if rows and rows[0].size == RANK_CANDIDATES:  # else bunched (WALK_REACH) or beyond
             return [Row(row.id, row.distance) for row in rows], total
