@@ -816,6 +816,26 @@ async def test_the_ranked_window_is_the_same_however_it_is_read(
         assert all(len(found) == 1 for _, found, _ in bitmap)
 
 
+@pytest.mark.parametrize("walk", [True, False], ids=["walk", "bitmap"])
+async def test_a_search_leaves_the_planner_settings_as_it_found_them(
+    session, directory, monkeypatch, walk
+):
+    # PostgreSQL: a full-text search changes them for its own statements only (they last
+    # as long as the transaction, which the caller goes on using).
+    if session.bind.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner settings")
+    monkeypatch.setattr("directory.search.RANK_CANDIDATES", 2)
+    monkeypatch.setattr("directory.search.WALK_SHARE", 0.0 if walk else 2.0)
+    names = ("enable_seqscan", "enable_indexscan", "enable_bitmapscan", "plan_cache_mode")
+
+    async def settings() -> list[str]:
+        return [await session.scalar(text(f"SHOW {name}")) for name in names]
+
+    before = await settings()
+    assert (await search(session, text="répar", themes=("reemploi-reparation",))).total == 3
+    assert await settings() == before == ["on", "on", "on", "auto"]
+
+
 async def test_a_moved_initiative_is_searched_where_it_now_is(session, directory):
     # PostgreSQL's search index holds the coordinates (migration 0017): kept on update.
     rezé = directory["Repair café de Rezé"]
