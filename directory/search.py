@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
+    ClauseElement,
     ColumnElement,
+    Executable,
     Integer,
     Select,
     any_,
@@ -24,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload, selectinload
 
 from directory import facets, sameas
@@ -395,16 +399,23 @@ def _ranked_page(query: SearchQuery, limit: int, offset: int, theme_ids: list[in
     )
 
 
-# PostgreSQL counts the matches first (a bitmap scan of the GIN index; the exact total),
-# then reads the ranked window the cheaper way for that many. From a bitmap scan, the
-# newest RANK_CANDIDATES matches cost ~0.3 us per match (a top-N sort of every match's
-# id); walking the ids newest first by primary key costs ~1.9 us per row read (its
-# vector is read out of line to check it), RANK_CANDIDATES / share rows. Server CPU at
-# 100k (search benchmark): 62% of ids matching, 14.0 ms by bitmap, 4.0 walking; 34%,
-# 10.8 and 5.8; 3%, 4.0 and 52. Even at about a quarter.
+# PostgreSQL reads the ranked window (the newest RANK_CANDIDATES matches) one of two ways,
+# as the share of the index's ids that match (s) makes cheaper. Server CPU, 100k search
+# benchmark, RANK_CANDIDATES 1000:
+# - one statement (`_ranked_in_one`): every match read once by a bitmap scan of the GIN
+#   index, materialised, counted, and a top-N sort of their ids: ~0.36 us per match;
+# - the count alone first (~0.13 us per match), then a walk of the ids newest first by
+#   primary key, each row's vector read out of line to check it (~1.9 us per row,
+#   RANK_CANDIDATES / s rows). 62% matching: 23.6 ms in one statement, 7.9 + 4.0 counting
+#   then walking; 34%: 14.5, and 5.3 + 5.8; 3%: 4.3, and 1.1 + 52.
+# PostgreSQL's own estimate of the matches (EXPLAIN, planned not run) picks the way: the
+# two cost the same at about COUNT_FIRST_SHARE. After the count, a share below
+# WALK_SHARE (the estimate was wrong) reads the window from a bitmap scan instead of
+# walking (a top-N sort of the ids: ~0.3 us per match).
+COUNT_FIRST_SHARE = 0.27
 WALK_SHARE = 0.25
-# A walk gives up after RANK_CANDIDATES * WALK_REACH / share ids (the matches bunched
-# among older initiatives); the window then comes from the bitmap scan after all.
+# A walk gives up after RANK_CANDIDATES * WALK_REACH / s ids (the matches bunched among
+# older initiatives); the window then comes from the bitmap scan after all.
 WALK_REACH = 4
 
 
@@ -416,12 +427,15 @@ async def _ranked_by_count(
     limit: int,
     offset: int,
 ) -> tuple[list[Row], int]:
-    """PostgreSQL: the rows of one ranked page, and the exact total (see WALK_SHARE).
+    """PostgreSQL: the rows of one ranked page, and the exact total (see COUNT_FIRST_SHARE).
 
     Leaves the planner's settings to a walk's when it walked (loading the page's
     initiatives by primary key suits them; `_walk_plans` puts bitmap scans back).
     """
     found = indexed_search(query, "postgresql", theme_ids).ids
+    estimate = await _estimated_rows(session, found)
+    if estimate <= RANK_CANDIDATES or estimate < COUNT_FIRST_SHARE * plans.span:
+        return await _ranked_in_one(session, query, found, limit, offset)
     # The count also switches the settings to a walk's when it decides to walk
     # (set_config runs after the count; the next statement is planned with them).
     n = select(func.count().label("total")).select_from(found.subquery("found")).subquery("n")
@@ -433,8 +447,6 @@ async def _ranked_by_count(
         func.set_config("enable_bitmapscan", case((walk, "off"), else_="on"), True),
     )
     total, plans.walking = (await session.execute(counted)).one()[:2]
-    if not total:
-        return [], 0
     if plans.walking:
         share = total / max(plans.span, total)
         reach = int(RANK_CANDIDATES * WALK_REACH / share)
@@ -453,7 +465,7 @@ async def _ranked_by_count(
         await _walk_plans(session, plans, False)
     if total > RANK_CANDIDATES:
         # Ids only (a top-N sort of the matches), then the window's vectors by primary key:
-        # 1,000 probes of one array.
+        # one array of probes.
         newest = found.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES).scalar_subquery()
         found = select(SEARCH.c.id).where(SEARCH.c.id == any_(func.array(newest)))
     window = found.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
@@ -461,9 +473,54 @@ async def _ranked_by_count(
     return [Row(row.id, row.distance) for row in rows], total
 
 
+async def _ranked_in_one(
+    session: AsyncSession, query: SearchQuery, found: Select, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    """PostgreSQL, one statement: the matches' ids read once by a bitmap scan and
+    materialised, counted, the newest RANK_CANDIDATES of them (a top-N sort of ids), their
+    vectors read by primary key (one array of probes), and one page of them ranked."""
+    m = found.cte("m").prefix_with("MATERIALIZED")
+    counted = select(func.count().label("total")).select_from(m).subquery("n")
+    newest = select(m.c.id).order_by(m.c.id.desc()).limit(RANK_CANDIDATES).scalar_subquery()
+    window = (
+        select(SEARCH.c.id, SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+        .where(SEARCH.c.id == any_(func.array(newest)))
+        .subquery("w")
+    )
+    page = _ranked_window(query, window, limit, offset).subquery("p")
+    found_rows = await session.execute(
+        select(counted.c.total, page.c.id, page.c.distance, page.c.rank)
+        .select_from(counted.outerjoin(page, true()))
+        .order_by(page.c.rank.desc(), page.c.id.desc())
+    )
+    found_rows = list(found_rows)
+    rows = [Row(row.id, row.distance) for row in found_rows if row.id is not None]
+    return rows, found_rows[0].total
+
+
+async def _estimated_rows(session: AsyncSession, statement: Select) -> float:
+    """PostgreSQL's estimate of the rows `statement` returns (its plan, not run)."""
+    plan = await session.scalar(_Explain(statement))
+    return float((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+
+
+class _Explain(Executable, ClauseElement):
+    """EXPLAIN (FORMAT JSON) of a statement (SQLAlchemy has no construct of its own)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
 def _ranked_window(query: SearchQuery, window: Any, limit: int, offset: int) -> Select:
-    """PostgreSQL: (id, distance, size) of one page of `window` (id, vector, latitude,
-    longitude) ranked by ts_rank; size: the window's rows."""
+    """PostgreSQL: (id, distance, size, rank) of one page of `window` (id, vector,
+    latitude, longitude) ranked by ts_rank; size: the window's rows."""
     rank = func.ts_rank(window.c.vector, tsquery(query))
     distance = (
         distance_km(query.near[0], query.near[1], "postgresql", window.c)
@@ -471,7 +528,12 @@ def _ranked_window(query: SearchQuery, window: Any, limit: int, offset: int) -> 
         else literal(None)
     )
     return (
-        select(window.c.id, distance.label("distance"), func.count().over().label("size"))
+        select(
+            window.c.id,
+            distance.label("distance"),
+            func.count().over().label("size"),
+            rank.label("rank"),
+        )
         .order_by(rank.desc(), window.c.id.desc())
         .limit(limit)
         .offset(offset)

@@ -138,6 +138,17 @@ async def directory(session):
     return {initiative.name: initiative for initiative in stored}
 
 
+def read_window(monkeypatch, how: str) -> None:
+    """Make PostgreSQL read the ranked window one way: "walk" (count, then walk the ids by
+    primary key), "count" (count, then one statement), "one" (one statement)."""
+
+    async def estimate(session, statement) -> float:
+        return 0.0 if how == "one" else 1e9
+
+    monkeypatch.setattr("directory.search._estimated_rows", estimate)
+    monkeypatch.setattr("directory.search.WALK_SHARE", 0.0 if how == "walk" else 2.0)
+
+
 def names(result) -> list[str]:
     return [i.name for i in result.items]
 
@@ -720,14 +731,14 @@ def test_query_from_params_names_bad_parameters(params, field):
     assert field in caught.value.errors
 
 
-@pytest.mark.parametrize("walk", [True, False], ids=["walk", "bitmap"])
+@pytest.mark.parametrize("how", ["walk", "count", "one"])
 async def test_relevance_pages_past_the_ranked_window_cover_every_match_once(
-    session, directory, monkeypatch, walk
+    session, directory, monkeypatch, how
 ):
     # Ranking is bounded to the newest RANK_CANDIDATES matches; later ones follow them.
-    # PostgreSQL reads that window walking the ids newest first, or from a bitmap scan.
+    # PostgreSQL reads that window in one of three ways (read_window).
     monkeypatch.setattr("directory.search.RANK_CANDIDATES", 3)
-    monkeypatch.setattr("directory.search.WALK_SHARE", 0.0 if walk else 2.0)
+    read_window(monkeypatch, how)
     pages = [
         names(await search(session, text="répar", sort="relevance", per_page=2, page=p))
         for p in (1, 2, 3)
@@ -795,12 +806,12 @@ WINDOW_QUERIES = [
 async def test_the_ranked_window_is_the_same_however_it_is_read(
     session, directory, monkeypatch, query
 ):
-    # PostgreSQL: walking ids newest first (all, or giving up early and falling back to
-    # the bitmap scan) and the bitmap scan give the same pages, totals and distances.
+    # PostgreSQL: one statement, a count then one statement, and a count then a walk by
+    # primary key (giving up early or not) give the same pages, totals and distances.
     monkeypatch.setattr("directory.search.RANK_CANDIDATES", 2)
 
-    async def pages(walk_share: float, walk_reach: float) -> list:
-        monkeypatch.setattr("directory.search.WALK_SHARE", walk_share)
+    async def pages(how: str, walk_reach: float = 4) -> list:
+        read_window(monkeypatch, how)
         monkeypatch.setattr("directory.search.WALK_REACH", walk_reach)
         found = []
         for page in (1, 2, 3):
@@ -808,24 +819,25 @@ async def test_the_ranked_window_is_the_same_however_it_is_read(
             found.append((result.total, names(result), result.distances_km))
         return found
 
-    bitmap = await pages(2.0, 4)
-    assert bitmap == await pages(0.0, 4)
-    assert bitmap == await pages(0.0, 0.01)  # gives up: nothing within its reach
+    bitmap = await pages("one")
+    assert bitmap == await pages("count")
+    assert bitmap == await pages("walk")
+    assert bitmap == await pages("walk", 0.01)  # gives up: nothing within its reach
     if query["text"] == "répar" and len(query) == 1:
         assert [total for total, _, _ in bitmap] == [4, 4, 4]
         assert all(len(found) == 1 for _, found, _ in bitmap)
 
 
-@pytest.mark.parametrize("walk", [True, False], ids=["walk", "bitmap"])
+@pytest.mark.parametrize("how", ["walk", "count", "one"])
 async def test_a_search_leaves_the_planner_settings_as_it_found_them(
-    session, directory, monkeypatch, walk
+    session, directory, monkeypatch, how
 ):
     # PostgreSQL: a full-text search changes them for its own statements only (they last
     # as long as the transaction, which the caller goes on using).
     if session.bind.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's planner settings")
     monkeypatch.setattr("directory.search.RANK_CANDIDATES", 2)
-    monkeypatch.setattr("directory.search.WALK_SHARE", 0.0 if walk else 2.0)
+    read_window(monkeypatch, how)
     names = ("enable_seqscan", "enable_indexscan", "enable_bitmapscan", "plan_cache_mode")
 
     async def settings() -> list[str]:
