@@ -186,7 +186,7 @@ class IndexedSearch:
     rest: list[ColumnElement[bool]]
 
 
-def _tag(prefix: str, value: str) -> str:
+def tag(prefix: str, value: str) -> str:
     """A search tag as migration 0007 writes them: `kcollectifhabitants`, `c44109`, `t3`."""
     return prefix + value.replace("-", "").lower()
 
@@ -205,18 +205,18 @@ def tag_groups(
     states = set(query.moderation_states)
     if states and states != MODERATION_STATE_SLUGS:
         if "published" in states:  # few rows are in other states: exclude those
-            excluded += [_tag("m", s) for s in sorted(MODERATION_STATE_SLUGS - states)]
+            excluded += [tag("m", s) for s in sorted(MODERATION_STATE_SLUGS - states)]
         else:
-            groups.append([_tag("m", s) for s in sorted(states)])
+            groups.append([tag("m", s) for s in sorted(states)])
     if query.statuses:
-        groups.append([_tag("s", s) for s in query.statuses])
+        groups.append([tag("s", s) for s in query.statuses])
     if query.origin in ("local", "remote"):
-        groups.append([_tag("o", query.origin)])
+        groups.append([tag("o", query.origin)])
     if query.communes and dialect == "postgresql":
         groups.append([f"c{c}" for c in query.communes])
     elif query.communes:
         if all(c.isascii() and c.isalnum() for c in query.communes):
-            groups.append([_tag("c", c) for c in query.communes])
+            groups.append([tag("c", c) for c in query.communes])
         else:
             rest.append(Initiative.insee_code.in_(query.communes))
     if query.themes:
@@ -225,9 +225,9 @@ def tag_groups(
         else:
             groups.append([f"t{i}" for i in theme_ids] or ["t0"])
     if query.actor_kinds:
-        groups.append([_tag("k", k) for k in query.actor_kinds])
+        groups.append([tag("k", k) for k in query.actor_kinds])
     if query.needs:
-        groups.append([_tag("n", n) for n in query.needs])
+        groups.append([tag("n", n) for n in query.needs])
     return groups, excluded, rest
 
 

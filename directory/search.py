@@ -17,7 +17,6 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
-    case,
     func,
     literal,
     select,
@@ -26,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload, selectinload
@@ -42,6 +42,7 @@ from directory.filters import (
     indexed_search,
     matching_ids,
     matching_select,
+    tag,
     tsquery,
 )
 from directory.messages import N_
@@ -56,7 +57,12 @@ __all__ = [
     "query_from_params",
     "search_initiatives",
 ]
-from directory.vocabulary import ACTOR_KIND_SLUGS, NEED_SLUGS, STATUS_SLUGS
+from directory.vocabulary import (
+    ACTOR_KIND_SLUGS,
+    MODERATION_STATE_SLUGS,
+    NEED_SLUGS,
+    STATUS_SLUGS,
+)
 
 
 async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
@@ -304,9 +310,12 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
 # Up to that many matches (most queries), the ranking is exact; beyond, further matches
 # follow the ranked ones, most recent first. Ranking every match of a common word costs
 # 20 ms on SQLite and 100+ ms on PostgreSQL at 100k initiatives (DESIGN.md section 7).
-# 1000 rather than 2000: PostgreSQL server CPU of the ranked page 14.6 -> 11.3 ms (bench
-# texts, 100k), while the top 20 keep 68% of the exact ranking's ids instead of 73%.
-RANK_CANDIDATES = 1000
+# The size trades relevance for time. Share of the exact ranking's top 20 ids kept (bench
+# texts, 100k; queries of more than 2,000 matches in brackets): 2000, 0.73 (0.61); 1000,
+# 0.68 (0.54); 750, 0.66 (0.52); 500, 0.61 (0.44). PostgreSQL full-text p95 (client +
+# server CPU, 200 bench queries): 1000, 20.5-21.2 ms; 750, 18.8-19.3; 500, 17.4. Ranking
+# costs ~3.7 us a candidate there (its vector read out of line, then ts_rank).
+RANK_CANDIDATES = 750
 # bm25 weights of the FTS5 columns name, summary (with theme labels), body; ts_rank uses
 # PostgreSQL's defaults for the A (name), B (summary, themes), C (description) weights.
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 0.0)  # the tags column never counts
@@ -403,99 +412,122 @@ def _ranked_page(query: SearchQuery, limit: int, offset: int, theme_ids: list[in
 # as the share of the index's ids that match (s) makes cheaper. Server CPU, 100k search
 # benchmark, RANK_CANDIDATES 1000:
 # - one statement (`_ranked_in_one`): every match read once by a bitmap scan of the GIN
-#   index, materialised, counted, and a top-N sort of their ids: ~0.36 us per match;
-# - the count alone first (~0.13 us per match), then a walk of the ids newest first by
-#   primary key, each row's vector read out of line to check it (~1.9 us per row,
-#   RANK_CANDIDATES / s rows). 62% matching: 23.6 ms in one statement, 7.9 + 4.0 counting
-#   then walking; 34%: 14.5, and 5.3 + 5.8; 3%: 4.3, and 1.1 + 52.
-# PostgreSQL's own estimate of the matches (EXPLAIN, planned not run) picks the way: the
-# two cost the same at about COUNT_FIRST_SHARE. After the count, a share below
-# WALK_SHARE (the estimate was wrong) reads the window from a bitmap scan instead of
-# walking (a top-N sort of the ids: ~0.3 us per match).
-COUNT_FIRST_SHARE = 0.27
-WALK_SHARE = 0.25
+#   index, counted and their ids sorted in one aggregate: ~0.2 us per match;
+# - one statement (`_ranked_walking`): the count alone (~0.13 us per match), and a walk of
+#   the ids newest first by primary key, each row's vector read out of line to check it
+#   (~1.9 us per row, RANK_CANDIDATES / s rows); the state is then checked by tag (every
+#   match less those held in another state).
+# Before ranking: 62% matching, 12.9 ms one way, 7.9 + 3.0 the other; 21%, 5.4 and
+# 4.1 + 9; 3%, 1.5 and 1.1 + 63. PostgreSQL's own estimate of the matches (EXPLAIN:
+# planned, not run) picks; the two cost the same at about WALK_SHARE.
+WALK_SHARE = 0.4
 # A walk gives up after RANK_CANDIDATES * WALK_REACH / s ids (the matches bunched among
-# older initiatives); the window then comes from the bitmap scan after all.
+# older initiatives, or fewer than estimated); the first way is then taken after all.
 WALK_REACH = 4
 
 
-async def _ranked_by_count(
+async def _ranked_postgresql(
     session: AsyncSession,
     query: SearchQuery,
     theme_ids: list[int],
-    plans: _Plans,
+    span: int,
     limit: int,
     offset: int,
 ) -> tuple[list[Row], int]:
-    """PostgreSQL: the rows of one ranked page, and the exact total (see COUNT_FIRST_SHARE).
+    """PostgreSQL: the rows of one ranked page, and the exact total (see WALK_SHARE).
 
-    Leaves the planner's settings to a walk's when it walked (loading the page's
-    initiatives by primary key suits them; `_walk_plans` puts bitmap scans back).
+    `span`: max - min + 1 of the search index's ids (`_Plans`).
     """
     found = indexed_search(query, "postgresql", theme_ids).ids
     estimate = await _estimated_rows(session, found)
-    if estimate <= RANK_CANDIDATES or estimate < COUNT_FIRST_SHARE * plans.span:
-        return await _ranked_in_one(session, query, found, limit, offset)
-    # The count also switches the settings to a walk's when it decides to walk
-    # (set_config runs after the count; the next statement is planned with them).
-    n = select(func.count().label("total")).select_from(found.subquery("found")).subquery("n")
-    walk = (n.c.total > RANK_CANDIDATES) & (n.c.total >= WALK_SHARE * plans.span)
-    counted = select(
-        n.c.total,
-        walk.label("walk"),
-        func.set_config("enable_indexscan", case((walk, "on"), else_="off"), True),
-        func.set_config("enable_bitmapscan", case((walk, "off"), else_="on"), True),
-    )
-    total, plans.walking = (await session.execute(counted)).one()[:2]
-    if plans.walking:
-        share = total / max(plans.span, total)
-        reach = int(RANK_CANDIDATES * WALK_REACH / share)
-        newest = select(func.max(SEARCH.c.id)).scalar_subquery()
-        window = (
-            indexed_search(query, "postgresql", theme_ids, walk=True)
-            .ids.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
-            .where(SEARCH.c.id > newest - reach)
-            .order_by(SEARCH.c.id.desc())
-            .limit(RANK_CANDIDATES)
-            .subquery("w")
+    share = estimate / max(span, 1)
+    if estimate > RANK_CANDIDATES and share >= WALK_SHARE:
+        walked = await _ranked_walking(session, query, theme_ids, found, share, limit, offset)
+        if walked:
+            return walked
+    return await _ranked_in_one(session, query, found, limit, offset)
+
+
+async def _ranked_walking(
+    session: AsyncSession,
+    query: SearchQuery,
+    theme_ids: list[int],
+    found: Select,
+    share: float,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int] | None:
+    """PostgreSQL, one statement: the count of `found`, and one page of the ranked window
+    read walking the ids newest first; None when the walk gave up (WALK_REACH)."""
+    counted = select(func.count().label("total")).select_from(found.subquery("found"))
+    if set(query.moderation_states) == {"published"}:
+        # Every match less those held in another state (a few, found in the GIN index by
+        # their tag): the state column is then never read, 1.2 ms less at 56k matches.
+        any_state = indexed_search(replace(query, moderation_states=()), "postgresql", theme_ids)
+        held = [tag("m", state) for state in sorted(MODERATION_STATE_SLUGS - {"published"})]
+        count = select(func.count()).select_from
+        counted = select(
+            (
+                count(any_state.ids.subquery("found")).scalar_subquery()
+                - count(
+                    any_state.ids.where(SEARCH.c.tags.overlap(held)).subquery("held")
+                ).scalar_subquery()
+            ).label("total")
         )
-        rows = list(await session.execute(_ranked_window(query, window, limit, offset)))
-        if rows and rows[0].size == RANK_CANDIDATES:  # else bunched (WALK_REACH) or beyond
-            return [Row(row.id, row.distance) for row in rows], total
-        await _walk_plans(session, plans, False)
-    if total > RANK_CANDIDATES:
-        # Ids only (a top-N sort of the matches), then the window's vectors by primary key:
-        # one array of probes.
-        newest = found.order_by(SEARCH.c.id.desc()).limit(RANK_CANDIDATES).scalar_subquery()
-        found = select(SEARCH.c.id).where(SEARCH.c.id == any_(func.array(newest)))
-    window = found.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
-    rows = list(await session.execute(_ranked_window(query, window.subquery("w"), limit, offset)))
+    newest = select(func.max(SEARCH.c.id)).scalar_subquery()
+    window = (
+        # The conditions as function calls, which the GIN index cannot serve: only the
+        # primary key can, newest first.
+        indexed_search(query, "postgresql", theme_ids, walk=True)
+        .ids.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+        .where(SEARCH.c.id > newest - int(RANK_CANDIDATES * WALK_REACH / share))
+        .order_by(SEARCH.c.id.desc())
+        .limit(RANK_CANDIDATES)
+        .subquery("w")
+    )
+    rows = list(await session.execute(_with_total(counted, query, window, limit, offset)))
+    total = rows[0].total
+    size = rows[0].size if rows[0].id is not None else None
+    # Complete when it holds the newest RANK_CANDIDATES matches, or every match.
+    if size != min(total, RANK_CANDIDATES):
+        return None
     return [Row(row.id, row.distance) for row in rows], total
 
 
 async def _ranked_in_one(
     session: AsyncSession, query: SearchQuery, found: Select, limit: int, offset: int
 ) -> tuple[list[Row], int]:
-    """PostgreSQL, one statement: the matches' ids read once by a bitmap scan and
-    materialised, counted, the newest RANK_CANDIDATES of them (a top-N sort of ids), their
-    vectors read by primary key (one array of probes), and one page of them ranked."""
-    m = found.cte("m").prefix_with("MATERIALIZED")
-    counted = select(func.count().label("total")).select_from(m).subquery("n")
-    newest = select(m.c.id).order_by(m.c.id.desc()).limit(RANK_CANDIDATES).scalar_subquery()
+    """PostgreSQL, one statement: the matches read once by a bitmap scan, counted and
+    their ids sorted in the same aggregate (a materialised list and a top-N sort cost 1.6x
+    as much), the newest RANK_CANDIDATES ids' vectors read by primary key (one array of
+    probes), and one page of them ranked."""
+    ids = postgresql.array_agg(aggregate_order_by(SEARCH.c.id, SEARCH.c.id.desc()))
+    m = found.with_only_columns(
+        func.count().label("total"), ids[1:RANK_CANDIDATES].label("newest")
+    ).cte("m")
+    counted = select(m.c.total)
     window = (
         select(SEARCH.c.id, SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
-        .where(SEARCH.c.id == any_(func.array(newest)))
+        .where(SEARCH.c.id.in_(select(func.unnest(m.c.newest))))
         .subquery("w")
     )
-    page = _ranked_window(query, window, limit, offset).subquery("p")
-    found_rows = await session.execute(
-        select(counted.c.total, page.c.id, page.c.distance, page.c.rank)
-        .select_from(counted.outerjoin(page, true()))
-        .order_by(page.c.rank.desc(), page.c.id.desc())
-    )
-    found_rows = list(found_rows)
+    found_rows = list(await session.execute(_with_total(counted, query, window, limit, offset)))
     rows = [Row(row.id, row.distance) for row in found_rows if row.id is not None]
     return rows, found_rows[0].total
+
+
+def _with_total(
+    counted: Select, query: SearchQuery, window: Any, limit: int, offset: int
+) -> Select:
+    """(total, id, distance, size) rows: one page of `window` ranked (`_ranked_window`),
+    each with the total that `counted` gives; one row (total, NULL, ...) if none."""
+    n = counted.subquery("n")
+    page = _ranked_window(query, window, limit, offset).subquery("p")
+    return (
+        select(n.c.total, page.c.id, page.c.distance, page.c.size)
+        .select_from(n.outerjoin(page, true()))
+        .order_by(page.c.rank.desc(), page.c.id.desc())
+    )
 
 
 async def _estimated_rows(session: AsyncSession, statement: Select) -> float:
@@ -544,26 +576,25 @@ def _bm25() -> ColumnElement:
     return func.bm25(FTS_TABLE, *BM25_WEIGHTS)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Plans:
-    """What `_search_plans` read while changing the settings (PostgreSQL), and whether
-    the settings are a walk's for now (`_walk_plans`)."""
+    """What `_search_plans` read while changing the settings (PostgreSQL)."""
 
     span: int = 0  # max - min + 1 of the search index's ids, 0 when empty
     hidden: tuple[int, ...] | None = None  # sameAs-hidden ids, when asked for
-    walking: bool = False
 
 
 @asynccontextmanager
 async def _search_plans(
     session: AsyncSession, dialect: str, *, hidden: bool = False
 ) -> AsyncIterator[_Plans]:
-    """On PostgreSQL, plan a full-text search's statements as bitmap scans of the GIN
-    index (`_walk_plans` within, for walks by primary key), and read what the search
-    needs first in the same statement (planned before the settings change): the span
-    of the index's ids and, if `hidden`, the ids hidden behind their sameAs twin.
+    """On PostgreSQL, plan a full-text search's statements for their own values and never
+    as a sequential scan (which reads every vector out of line: the planner's estimate
+    leaves that out), and read what the search needs first, in the same statement
+    (planned before the settings change): the span of the index's ids and, if `hidden`,
+    the ids hidden behind their sameAs twin.
 
-    Every setting is back to its default at the end (they are local to the
+    The settings are back to their defaults at the end (they last as long as the
     transaction, which the caller may go on using).
     """
     if dialect != "postgresql":
@@ -571,7 +602,6 @@ async def _search_plans(
         return
     settings = select(
         func.set_config("enable_seqscan", "off", True),
-        func.set_config("enable_indexscan", "off", True),
         func.set_config("plan_cache_mode", "force_custom_plan", True),
     ).subquery("settings")
     span = select(func.coalesce(func.max(SEARCH.c.id) - func.min(SEARCH.c.id) + 1, 0))
@@ -579,32 +609,14 @@ async def _search_plans(
     if hidden:
         columns.append(func.array(sameas.shadowed_ids().scalar_subquery()))
     found = (await session.execute(select(*columns).select_from(settings))).one()
-    try:
-        yield _Plans(found[0], tuple(sorted(found[1])) if hidden else None)
-    finally:
-        await session.execute(
-            text(
-                "SELECT set_config('enable_seqscan', 'on', true),"
-                " set_config('enable_indexscan', 'on', true),"
-                " set_config('enable_bitmapscan', 'on', true),"
-                " set_config('plan_cache_mode', 'auto', true)"
-            )
-        )
-
-
-async def _walk_plans(session: AsyncSession, plans: _Plans, walk: bool) -> None:
-    """Within `_search_plans`: plan by primary key only (index scans, no bitmaps), or
-    back to bitmap scans; nothing when already so."""
-    if plans.walking == walk:
-        return
-    on, off = ("on", "off") if walk else ("off", "on")
+    yield _Plans(found[0], tuple(sorted(found[1])) if hidden else None)
+    # Not after an error: the transaction is then done with (the settings go with it).
     await session.execute(
         text(
-            f"SELECT set_config('enable_indexscan', '{on}', true),"
-            f" set_config('enable_bitmapscan', '{off}', true)"
+            "SELECT set_config('enable_seqscan', 'on', true),"
+            " set_config('plan_cache_mode', 'auto', true)"
         )
     )
-    plans.walking = walk
 
 
 @dataclass(frozen=True)
@@ -631,7 +643,9 @@ async def _page(
     if start < RANK_CANDIDATES:
         size = min(end, RANK_CANDIDATES) - start
         if dialect == "postgresql":
-            rows, total = await _ranked_by_count(session, query, theme_ids, plans, size, start)
+            rows, total = await _ranked_postgresql(
+                session, query, theme_ids, plans.span, size, start
+            )
         else:
             found = list(await session.execute(_ranked_page(query, size, start, theme_ids)))
             total = found[0].total
@@ -691,10 +705,7 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
                 )
 
             key = _cache_key(counted)
-            if key:
-                return await facets.cached(cache, key, compute)
-            await _walk_plans(session, found, False)
-            return await compute()
+            return await facets.cached(cache, key, compute) if key else await compute()
 
         if known_total is not None and not query.facets:
             total, counts = known_total, {}

@@ -139,14 +139,13 @@ async def directory(session):
 
 
 def read_window(monkeypatch, how: str) -> None:
-    """Make PostgreSQL read the ranked window one way: "walk" (count, then walk the ids by
-    primary key), "count" (count, then one statement), "one" (one statement)."""
+    """Make PostgreSQL read the ranked window one way: "walk" (the count, and a walk of
+    the ids by primary key), "one" (every match read once by a bitmap scan)."""
 
     async def estimate(session, statement) -> float:
-        return 0.0 if how == "one" else 1e9
+        return 1e9 if how == "walk" else 0.0
 
     monkeypatch.setattr("directory.search._estimated_rows", estimate)
-    monkeypatch.setattr("directory.search.WALK_SHARE", 0.0 if how == "walk" else 2.0)
 
 
 def names(result) -> list[str]:
@@ -731,12 +730,12 @@ def test_query_from_params_names_bad_parameters(params, field):
     assert field in caught.value.errors
 
 
-@pytest.mark.parametrize("how", ["walk", "count", "one"])
+@pytest.mark.parametrize("how", ["walk", "one"])
 async def test_relevance_pages_past_the_ranked_window_cover_every_match_once(
     session, directory, monkeypatch, how
 ):
     # Ranking is bounded to the newest RANK_CANDIDATES matches; later ones follow them.
-    # PostgreSQL reads that window in one of three ways (read_window).
+    # PostgreSQL reads that window one of two ways (read_window).
     monkeypatch.setattr("directory.search.RANK_CANDIDATES", 3)
     read_window(monkeypatch, how)
     pages = [
@@ -806,8 +805,8 @@ WINDOW_QUERIES = [
 async def test_the_ranked_window_is_the_same_however_it_is_read(
     session, directory, monkeypatch, query
 ):
-    # PostgreSQL: one statement, a count then one statement, and a count then a walk by
-    # primary key (giving up early or not) give the same pages, totals and distances.
+    # PostgreSQL: every match read by a bitmap scan, and the count with a walk of the ids
+    # by primary key (giving up or not) give the same pages, totals and distances.
     monkeypatch.setattr("directory.search.RANK_CANDIDATES", 2)
 
     async def pages(how: str, walk_reach: float = 4) -> list:
@@ -820,7 +819,6 @@ async def test_the_ranked_window_is_the_same_however_it_is_read(
         return found
 
     bitmap = await pages("one")
-    assert bitmap == await pages("count")
     assert bitmap == await pages("walk")
     assert bitmap == await pages("walk", 0.01)  # gives up: nothing within its reach
     if query["text"] == "répar" and len(query) == 1:
@@ -828,7 +826,7 @@ async def test_the_ranked_window_is_the_same_however_it_is_read(
         assert all(len(found) == 1 for _, found, _ in bitmap)
 
 
-@pytest.mark.parametrize("how", ["walk", "count", "one"])
+@pytest.mark.parametrize("how", ["walk", "one"])
 async def test_a_search_leaves_the_planner_settings_as_it_found_them(
     session, directory, monkeypatch, how
 ):
@@ -839,6 +837,7 @@ async def test_a_search_leaves_the_planner_settings_as_it_found_them(
     monkeypatch.setattr("directory.search.RANK_CANDIDATES", 2)
     read_window(monkeypatch, how)
     names = ("enable_seqscan", "enable_indexscan", "enable_bitmapscan", "plan_cache_mode")
+    monkeypatch.setattr("directory.search.WALK_REACH", 0.01)  # gives up, then the other way
 
     async def settings() -> list[str]:
         return [await session.scalar(text(f"SHOW {name}")) for name in names]
