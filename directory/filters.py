@@ -18,9 +18,12 @@ from sqlalchemy import (
     Select,
     Text,
     all_,
+    and_,
     bindparam,
+    case,
     column,
     exists,
+    false,
     func,
     literal_column,
     or_,
@@ -55,6 +58,8 @@ SEARCH = table(
     column("moderation_state"),
     column("tags", postgresql.ARRAY(Text)),
     column("vector"),
+    column("latitude"),
+    column("longitude"),
 )
 CONFIG = literal_column("'maillage_fr'::regconfig")
 
@@ -81,36 +86,46 @@ def text_filter(query: SearchQuery, dialect: str) -> ColumnElement[bool] | None:
     )
 
 
-def distance_km(lat: float, lon: float, dialect: str) -> ColumnElement[float]:
-    """Great-circle (haversine) distance in km from (lat, lon) to each initiative."""
+def distance_km(
+    lat: float, lon: float, dialect: str, coordinates: Any = Initiative
+) -> ColumnElement[float]:
+    """Great-circle (haversine) distance in km from (lat, lon) to each initiative.
+
+    `coordinates`: what holds its `latitude` and `longitude` (`Initiative`, or the
+    columns of PostgreSQL's search index, `SEARCH.c`).
+    """
+    latitude, longitude = coordinates.latitude, coordinates.longitude
     lat0 = math.radians(lat)
-    dlat = func.sin((func.radians(Initiative.latitude) - lat0) / 2)
-    dlon = func.sin((func.radians(Initiative.longitude) - math.radians(lon)) / 2)
-    a = dlat * dlat + math.cos(lat0) * func.cos(func.radians(Initiative.latitude)) * dlon * dlon
+    dlat = func.sin((func.radians(latitude) - lat0) / 2)
+    dlon = func.sin((func.radians(longitude) - math.radians(lon)) / 2)
+    a = dlat * dlat + math.cos(lat0) * func.cos(func.radians(latitude)) * dlon * dlon
     smallest = func.least if dialect == "postgresql" else func.min
     return 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(smallest(a, 1.0)))
 
 
-def area_filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
+def area_filters(
+    query: SearchQuery, dialect: str, coordinates: Any = Initiative
+) -> list[ColumnElement[bool]]:
     """Bounding box and radius; initiatives without coordinates never match either."""
+    latitude, longitude = coordinates.latitude, coordinates.longitude
     conditions: list[ColumnElement[bool]] = []
     if query.bbox:
         min_lat, min_lon, max_lat, max_lon = query.bbox
-        conditions.append(Initiative.latitude.between(min_lat, max_lat))
+        conditions.append(latitude.between(min_lat, max_lat))
         if min_lon <= max_lon:
-            conditions.append(Initiative.longitude.between(min_lon, max_lon))
+            conditions.append(longitude.between(min_lon, max_lon))
         else:  # the box crosses the antimeridian
-            conditions.append(or_(Initiative.longitude >= min_lon, Initiative.longitude <= max_lon))
+            conditions.append(or_(longitude >= min_lon, longitude <= max_lon))
     if query.near:
         lat, lon, km = query.near
         # A bounding box first, so the (latitude, longitude) index does the coarse work.
         dlat = km / KM_PER_DEGREE
-        conditions.append(Initiative.latitude.between(lat - dlat, lat + dlat))
+        conditions.append(latitude.between(lat - dlat, lat + dlat))
         if abs(lat) + dlat < 89:
             dlon = km / (KM_PER_DEGREE * math.cos(math.radians(abs(lat) + dlat)))
             if -180 <= lon - dlon <= lon + dlon <= 180:
-                conditions.append(Initiative.longitude.between(lon - dlon, lon + dlon))
-        conditions.append(distance_km(lat, lon, dialect) <= km)
+                conditions.append(longitude.between(lon - dlon, lon + dlon))
+        conditions.append(distance_km(lat, lon, dialect, coordinates) <= km)
     return conditions
 
 
@@ -162,15 +177,16 @@ class IndexedSearch:
     """A full-text query with every filter the search index can answer folded into it.
 
     `ids` selects the matching ids (column `id`) from the index alone; `rest` holds the
-    conditions on `initiatives` that the index cannot answer (map area, radius), to be
-    checked on the rows `ids` yields.
+    conditions on `initiatives` that the index cannot answer, to be checked on the rows
+    `ids` yields: on SQLite the map area and radius, and theme slugs not resolved to ids
+    (PostgreSQL's index also holds each initiative's coordinates).
     """
 
     ids: Select
     rest: list[ColumnElement[bool]]
 
 
-def _tag(prefix: str, value: str) -> str:
+def tag(prefix: str, value: str) -> str:
     """A search tag as migration 0007 writes them: `kcollectifhabitants`, `c44109`, `t3`."""
     return prefix + value.replace("-", "").lower()
 
@@ -189,18 +205,18 @@ def tag_groups(
     states = set(query.moderation_states)
     if states and states != MODERATION_STATE_SLUGS:
         if "published" in states:  # few rows are in other states: exclude those
-            excluded += [_tag("m", s) for s in sorted(MODERATION_STATE_SLUGS - states)]
+            excluded += [tag("m", s) for s in sorted(MODERATION_STATE_SLUGS - states)]
         else:
-            groups.append([_tag("m", s) for s in sorted(states)])
+            groups.append([tag("m", s) for s in sorted(states)])
     if query.statuses:
-        groups.append([_tag("s", s) for s in query.statuses])
+        groups.append([tag("s", s) for s in query.statuses])
     if query.origin in ("local", "remote"):
-        groups.append([_tag("o", query.origin)])
+        groups.append([tag("o", query.origin)])
     if query.communes and dialect == "postgresql":
         groups.append([f"c{c}" for c in query.communes])
     elif query.communes:
         if all(c.isascii() and c.isalnum() for c in query.communes):
-            groups.append([_tag("c", c) for c in query.communes])
+            groups.append([tag("c", c) for c in query.communes])
         else:
             rest.append(Initiative.insee_code.in_(query.communes))
     if query.themes:
@@ -209,24 +225,27 @@ def tag_groups(
         else:
             groups.append([f"t{i}" for i in theme_ids] or ["t0"])
     if query.actor_kinds:
-        groups.append([_tag("k", k) for k in query.actor_kinds])
+        groups.append([tag("k", k) for k in query.actor_kinds])
     if query.needs:
-        groups.append([_tag("n", n) for n in query.needs])
+        groups.append([tag("n", n) for n in query.needs])
     return groups, excluded, rest
 
 
 def indexed_search(
-    query: SearchQuery, dialect: str, theme_ids: Sequence[int] | None
+    query: SearchQuery, dialect: str, theme_ids: Sequence[int] | None, *, walk: bool = False
 ) -> IndexedSearch:
     """The full-text query and its filters as one search-index lookup (see IndexedSearch).
 
-    Call only when `has_text(query)`.
+    Call only when `has_text(query)`. `walk` (PostgreSQL only): the same conditions as
+    function calls, which the GIN index cannot serve, for reading rows by primary key and
+    checking each.
     """
     groups, excluded, rest = tag_groups(query, theme_ids, dialect)
-    rest += area_filters(query, dialect)
     if dialect == "postgresql":
+        # The map area and radius too: the index holds each initiative's coordinates.
+        found = [] if walk else [SEARCH.c.vector.op("@@")(tsquery(query))]
+        found += area_filters(query, dialect, SEARCH.c)
         # Never an initiative hidden behind its sameAs twin (as in `conditions`).
-        found = [SEARCH.c.vector.op("@@")(tsquery(query))]
         if query.shadowed is None:
             found.append(SEARCH.c.id.not_in(shadowed_ids()))
         elif query.shadowed:
@@ -235,8 +254,18 @@ def indexed_search(
         states = set(query.moderation_states)
         if states and states != MODERATION_STATE_SLUGS:
             found.append(SEARCH.c.moderation_state.in_(sorted(states)))
-        found += [SEARCH.c.tags.overlap(group) for group in groups if not group[0].startswith("m")]
+        found += [
+            func.arrayoverlap(SEARCH.c.tags, bindparam(None, group, type_=SEARCH.c.tags.type))
+            if walk
+            else SEARCH.c.tags.overlap(group)
+            for group in groups
+            if not group[0].startswith("m")
+        ]
+        if walk:  # the vector is read out of line only when the rest holds (CASE: in order)
+            text_match = func.ts_match_vq(SEARCH.c.vector, tsquery(query))
+            found = [case((and_(*found), text_match), else_=false()) if found else text_match]
         return IndexedSearch(select(SEARCH.c.id.label("id")).where(*found), rest)
+    rest += area_filters(query, dialect)
     # Tags are "#"-prefixed tokens, which no stemmed text holds (see migration 0007): no
     # column filter is needed, and FTS5 skips reading positions.
     expression = fts5_query(query.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
+    ClauseElement,
     ColumnElement,
+    Executable,
     Integer,
     Select,
     any_,
@@ -22,7 +25,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload, selectinload
 
 from directory import facets, sameas
@@ -37,6 +42,7 @@ from directory.filters import (
     indexed_search,
     matching_ids,
     matching_select,
+    tag,
     tsquery,
 )
 from directory.messages import N_
@@ -51,7 +57,12 @@ __all__ = [
     "query_from_params",
     "search_initiatives",
 ]
-from directory.vocabulary import ACTOR_KIND_SLUGS, NEED_SLUGS, STATUS_SLUGS
+from directory.vocabulary import (
+    ACTOR_KIND_SLUGS,
+    MODERATION_STATE_SLUGS,
+    NEED_SLUGS,
+    STATUS_SLUGS,
+)
 
 
 async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
@@ -89,8 +100,10 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
         # definition, which triggers also apply when filters' columns or rows change.
         await session.execute(
             text(
-                "INSERT INTO initiative_search AS s (id, moderation_state, tags, vector)"
+                "INSERT INTO initiative_search AS s"
+                " (id, moderation_state, tags, latitude, longitude, vector)"
                 " SELECT i.id, i.moderation_state, maillage_search_tags(i.id),"
+                " i.latitude, i.longitude,"
                 " setweight(to_tsvector('maillage_fr', i.name), 'A')"
                 " || setweight(to_tsvector('maillage_fr', i.summary || ' ' || coalesce(("
                 "   SELECT string_agg(t.label_fr || ' ' || t.label_en, ' ')"
@@ -99,7 +112,8 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
                 " || setweight(to_tsvector('maillage_fr', i.description), 'C')"
                 " FROM initiatives i WHERE i.id = ANY(CAST(:ids AS integer[]))"
                 " ON CONFLICT (id) DO UPDATE SET moderation_state = excluded.moderation_state,"
-                " tags = excluded.tags, vector = excluded.vector"
+                " tags = excluded.tags, latitude = excluded.latitude,"
+                " longitude = excluded.longitude, vector = excluded.vector"
             ),
             {"ids": list(keys)},
         )
@@ -296,9 +310,12 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
 # Up to that many matches (most queries), the ranking is exact; beyond, further matches
 # follow the ranked ones, most recent first. Ranking every match of a common word costs
 # 20 ms on SQLite and 100+ ms on PostgreSQL at 100k initiatives (DESIGN.md section 7).
-# 1000 rather than 2000: PostgreSQL server CPU of the ranked page 14.6 -> 11.3 ms (bench
-# texts, 100k), while the top 20 keep 68% of the exact ranking's ids instead of 73%.
-RANK_CANDIDATES = 1000
+# The size trades relevance for time. Share of the exact ranking's top 20 ids kept (bench
+# texts, 100k; queries of more than 2,000 matches in brackets): 2000, 0.73 (0.61); 1000,
+# 0.68 (0.54); 750, 0.66 (0.52); 500, 0.61 (0.44). PostgreSQL full-text p95 (client +
+# server CPU, 200 bench queries): 1000, 20.5-21.2 ms; 750, 18.8-19.3; 500, 17.4. Ranking
+# costs ~3.7 us a candidate there (its vector read out of line, then ts_rank).
+RANK_CANDIDATES = 750
 # bm25 weights of the FTS5 columns name, summary (with theme labels), body; ts_rank uses
 # PostgreSQL's defaults for the A (name), B (summary, themes), C (description) weights.
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 0.0)  # the tags column never counts
@@ -337,32 +354,18 @@ def _sorted_page(
     return stmt.limit(limit).offset(offset)
 
 
-def _ranked_page(
-    query: SearchQuery, dialect: str, limit: int, offset: int, theme_ids: list[int]
-) -> Select:
-    """One statement for the first RANK_CANDIDATES matches by relevance: the exact total
-    of the matches, and (id, distance) of one page of them, ranked.
+def _ranked_page(query: SearchQuery, limit: int, offset: int, theme_ids: list[int]) -> Select:
+    """SQLite: one statement for the first RANK_CANDIDATES matches by relevance: the exact
+    total of the matches, and (id, distance) of one page of them, ranked.
 
-    Always one row at least: (total, NULL, NULL) when the page is empty. SQLite: FTS5
-    walks its doclists newest first and stops at the window; the total is a second
-    count(*) over the MATCH; with an area or a radius (checked on `initiatives`), the
-    matches in it are read once and materialised instead, and bm25 ranks the newest of
-    them by rowid. PostgreSQL: one bitmap scan of the search index gives every
-    match (materialised), counted, then the window is a top-N sort of their ids, and only
-    its vectors are read out of line (TOAST) for ts_rank.
+    Always one row at least: (total, NULL, NULL) when the page is empty. FTS5 walks its
+    doclists newest first and stops at the window; the total is a second count(*) over
+    the MATCH; with an area or a radius (checked on `initiatives`), the matches in it are
+    read once and materialised instead, and bm25 ranks the newest of them by rowid.
     """
-    found = indexed_search(query, dialect, theme_ids)
-    distance = _distance(query, dialect).label("distance")
-    if dialect == "postgresql":
-        matches = found.ids.add_columns(SEARCH.c.vector, distance)
-        if found.rest or query.near:
-            matches = matches.join_from(SEARCH, Initiative, Initiative.id == SEARCH.c.id)
-        m = matches.where(*found.rest).cte("m").prefix_with("MATERIALIZED")
-        counted = select(func.count().label("total")).select_from(m)
-        newest = select(m).order_by(m.c.id.desc()).limit(RANK_CANDIDATES).subquery("w")
-        rank = func.ts_rank(newest.c.vector, tsquery(query))
-        order = rank.desc()
-    elif found.rest or query.near:
+    found = indexed_search(query, "sqlite", theme_ids)
+    distance = _distance(query, "sqlite").label("distance")
+    if found.rest or query.near:
         # Matches checked against `initiatives` (area, radius): one pass over them,
         # materialised, gives the total and the newest; bm25 then ranks only those.
         m = (
@@ -381,7 +384,6 @@ def _ranked_page(
             .where(found.ids.whereclause)
             .subquery("w")
         )
-        rank = order = newest.c.rank  # bm25: lower is better
     else:
         newest = (
             found.ids.add_columns(distance, _bm25().label("rank"))
@@ -389,22 +391,184 @@ def _ranked_page(
             .limit(RANK_CANDIDATES)
             .subquery("w")
         )
-        rank = order = newest.c.rank  # bm25: lower is better
-        matching = matching_select(query, dialect, theme_ids).subquery()
+        matching = matching_select(query, "sqlite", theme_ids).subquery()
         counted = select(func.count().label("total")).select_from(matching)
     page = (
-        select(newest.c.id, newest.c.distance, rank.label("rank"))
-        .order_by(order, newest.c.id.desc())
+        select(newest.c.id, newest.c.distance, newest.c.rank)
+        .order_by(newest.c.rank, newest.c.id.desc())  # bm25: lower is better
         .limit(limit)
         .offset(offset)
         .subquery("p")
     )
     counts = counted.subquery("n")
-    order = page.c.rank.desc() if dialect == "postgresql" else page.c.rank
     return (
         select(counts.c.total, page.c.id, page.c.distance)
         .select_from(counts.outerjoin(page, true()))
-        .order_by(order, page.c.id.desc())
+        .order_by(page.c.rank, page.c.id.desc())
+    )
+
+
+# PostgreSQL reads the ranked window (the newest RANK_CANDIDATES matches) one of two ways,
+# as the share of the index's ids that match (s) makes cheaper. Server CPU, 100k search
+# benchmark, RANK_CANDIDATES 1000:
+# - one statement (`_ranked_in_one`): every match read once by a bitmap scan of the GIN
+#   index, counted and their ids sorted in one aggregate: ~0.2 us per match;
+# - one statement (`_ranked_walking`): the count alone (~0.13 us per match), and a walk of
+#   the ids newest first by primary key, each row's vector read out of line to check it
+#   (~1.9 us per row, RANK_CANDIDATES / s rows); the state is then checked by tag (every
+#   match less those held in another state).
+# Before ranking: 62% matching, 12.9 ms one way, 7.9 + 3.0 the other; 21%, 5.4 and
+# 4.1 + 9; 3%, 1.5 and 1.1 + 63. PostgreSQL's own estimate of the matches (EXPLAIN:
+# planned, not run) picks; the two cost the same at about WALK_SHARE.
+WALK_SHARE = 0.4
+# A walk gives up after RANK_CANDIDATES * WALK_REACH / s ids (the matches bunched among
+# older initiatives, or fewer than estimated); the first way is then taken after all.
+WALK_REACH = 4
+
+
+async def _ranked_postgresql(
+    session: AsyncSession,
+    query: SearchQuery,
+    theme_ids: list[int],
+    span: int,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int]:
+    """PostgreSQL: the rows of one ranked page, and the exact total (see WALK_SHARE).
+
+    `span`: max - min + 1 of the search index's ids (`_Plans`).
+    """
+    found = indexed_search(query, "postgresql", theme_ids).ids
+    estimate = await _estimated_rows(session, found)
+    share = estimate / max(span, 1)
+    if estimate > RANK_CANDIDATES and share >= WALK_SHARE:
+        walked = await _ranked_walking(session, query, theme_ids, found, share, limit, offset)
+        if walked:
+            return walked
+    return await _ranked_in_one(session, query, found, limit, offset)
+
+
+async def _ranked_walking(
+    session: AsyncSession,
+    query: SearchQuery,
+    theme_ids: list[int],
+    found: Select,
+    share: float,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int] | None:
+    """PostgreSQL, one statement: the count of `found`, and one page of the ranked window
+    read walking the ids newest first; None when the walk gave up (WALK_REACH)."""
+    counted = select(func.count().label("total")).select_from(found.subquery("found"))
+    if set(query.moderation_states) == {"published"}:
+        # Every match less those held in another state (a few, found in the GIN index by
+        # their tag): the state column is then never read, 1.2 ms less at 56k matches.
+        any_state = indexed_search(replace(query, moderation_states=()), "postgresql", theme_ids)
+        held = [tag("m", state) for state in sorted(MODERATION_STATE_SLUGS - {"published"})]
+        count = select(func.count()).select_from
+        counted = select(
+            (
+                count(any_state.ids.subquery("found")).scalar_subquery()
+                - count(
+                    any_state.ids.where(SEARCH.c.tags.overlap(held)).subquery("held")
+                ).scalar_subquery()
+            ).label("total")
+        )
+    newest = select(func.max(SEARCH.c.id)).scalar_subquery()
+    window = (
+        # The conditions as function calls, which the GIN index cannot serve: only the
+        # primary key can, newest first.
+        indexed_search(query, "postgresql", theme_ids, walk=True)
+        .ids.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+        .where(SEARCH.c.id > newest - int(RANK_CANDIDATES * WALK_REACH / share))
+        .order_by(SEARCH.c.id.desc())
+        .limit(RANK_CANDIDATES)
+        .subquery("w")
+    )
+    rows = list(await session.execute(_with_total(counted, query, window, limit, offset)))
+    total = rows[0].total
+    size = rows[0].size if rows[0].id is not None else None
+    # Complete when it holds the newest RANK_CANDIDATES matches, or every match.
+    if size != min(total, RANK_CANDIDATES):
+        return None
+    return [Row(row.id, row.distance) for row in rows], total
+
+
+async def _ranked_in_one(
+    session: AsyncSession, query: SearchQuery, found: Select, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    """PostgreSQL, one statement: the matches read once by a bitmap scan, counted and
+    their ids sorted in the same aggregate (a materialised list and a top-N sort cost 1.6x
+    as much), the newest RANK_CANDIDATES ids' vectors read by primary key (one array of
+    probes), and one page of them ranked."""
+    ids = postgresql.array_agg(aggregate_order_by(SEARCH.c.id, SEARCH.c.id.desc()))
+    m = found.with_only_columns(
+        func.count().label("total"), ids[1:RANK_CANDIDATES].label("newest")
+    ).cte("m")
+    counted = select(m.c.total)
+    window = (
+        select(SEARCH.c.id, SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+        .where(SEARCH.c.id.in_(select(func.unnest(m.c.newest))))
+        .subquery("w")
+    )
+    found_rows = list(await session.execute(_with_total(counted, query, window, limit, offset)))
+    rows = [Row(row.id, row.distance) for row in found_rows if row.id is not None]
+    return rows, found_rows[0].total
+
+
+def _with_total(
+    counted: Select, query: SearchQuery, window: Any, limit: int, offset: int
+) -> Select:
+    """(total, id, distance, size) rows: one page of `window` ranked (`_ranked_window`),
+    each with the total that `counted` gives; one row (total, NULL, ...) if none."""
+    n = counted.subquery("n")
+    page = _ranked_window(query, window, limit, offset).subquery("p")
+    return (
+        select(n.c.total, page.c.id, page.c.distance, page.c.size)
+        .select_from(n.outerjoin(page, true()))
+        .order_by(page.c.rank.desc(), page.c.id.desc())
+    )
+
+
+async def _estimated_rows(session: AsyncSession, statement: Select) -> float:
+    """PostgreSQL's estimate of the rows `statement` returns (its plan, not run)."""
+    plan = await session.scalar(_Explain(statement))
+    return float((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+
+
+class _Explain(Executable, ClauseElement):
+    """EXPLAIN (FORMAT JSON) of a statement (SQLAlchemy has no construct of its own)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
+def _ranked_window(query: SearchQuery, window: Any, limit: int, offset: int) -> Select:
+    """PostgreSQL: (id, distance, size, rank) of one page of `window` (id, vector,
+    latitude, longitude) ranked by ts_rank; size: the window's rows."""
+    rank = func.ts_rank(window.c.vector, tsquery(query))
+    distance = (
+        distance_km(query.near[0], query.near[1], "postgresql", window.c)
+        if query.near
+        else literal(None)
+    )
+    return (
+        select(
+            window.c.id,
+            distance.label("distance"),
+            func.count().over().label("size"),
+            rank.label("rank"),
+        )
+        .order_by(rank.desc(), window.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
 
 
@@ -412,29 +576,47 @@ def _bm25() -> ColumnElement:
     return func.bm25(FTS_TABLE, *BM25_WEIGHTS)
 
 
+@dataclass(frozen=True)
+class _Plans:
+    """What `_search_plans` read while changing the settings (PostgreSQL)."""
+
+    span: int = 0  # max - min + 1 of the search index's ids, 0 when empty
+    hidden: tuple[int, ...] | None = None  # sameAs-hidden ids, when asked for
+
+
 @asynccontextmanager
-async def _bitmap_plans(session: AsyncSession, dialect: str) -> AsyncIterator[None]:
-    """On PostgreSQL, plan the search index's queries as bitmap scans of its GIN index."""
+async def _search_plans(
+    session: AsyncSession, dialect: str, *, hidden: bool = False
+) -> AsyncIterator[_Plans]:
+    """On PostgreSQL, plan a full-text search's statements for their own values and never
+    as a sequential scan (which reads every vector out of line: the planner's estimate
+    leaves that out), and read what the search needs first, in the same statement
+    (planned before the settings change): the span of the index's ids and, if `hidden`,
+    the ids hidden behind their sameAs twin.
+
+    The settings are back to their defaults at the end (they last as long as the
+    transaction, which the caller may go on using).
+    """
     if dialect != "postgresql":
-        yield
+        yield _Plans()
         return
+    settings = select(
+        func.set_config("enable_seqscan", "off", True),
+        func.set_config("plan_cache_mode", "force_custom_plan", True),
+    ).subquery("settings")
+    span = select(func.coalesce(func.max(SEARCH.c.id) - func.min(SEARCH.c.id) + 1, 0))
+    columns = [span.scalar_subquery()]
+    if hidden:
+        columns.append(func.array(sameas.shadowed_ids().scalar_subquery()))
+    found = (await session.execute(select(*columns).select_from(settings))).one()
+    yield _Plans(found[0], tuple(sorted(found[1])) if hidden else None)
+    # Not after an error: the transaction is then done with (the settings go with it).
     await session.execute(
         text(
-            "SELECT set_config('enable_seqscan', 'off', true),"
-            " set_config('enable_indexscan', 'off', true),"
-            " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            "SELECT set_config('enable_seqscan', 'on', true),"
+            " set_config('plan_cache_mode', 'auto', true)"
         )
     )
-    try:
-        yield
-    finally:
-        await session.execute(
-            text(
-                "SELECT set_config('enable_seqscan', 'on', true),"
-                " set_config('enable_indexscan', 'on', true),"
-                " set_config('plan_cache_mode', 'auto', true)"
-            )
-        )
 
 
 @dataclass(frozen=True)
@@ -444,7 +626,7 @@ class Row:
 
 
 async def _page(
-    session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int]
+    session: AsyncSession, query: SearchQuery, dialect: str, theme_ids: list[int], plans: _Plans
 ) -> tuple[list[Any], int | None]:
     """The (id, distance) rows of the requested page, in order, and the total if known."""
     sort = _sort(query)
@@ -460,12 +642,14 @@ async def _page(
     total = None
     if start < RANK_CANDIDATES:
         size = min(end, RANK_CANDIDATES) - start
-        async with _bitmap_plans(session, dialect):
-            found = list(
-                await session.execute(_ranked_page(query, dialect, size, start, theme_ids))
+        if dialect == "postgresql":
+            rows, total = await _ranked_postgresql(
+                session, query, theme_ids, plans.span, size, start
             )
-        total = found[0].total
-        rows = [Row(row.id, row.distance) for row in found if row.id is not None]
+        else:
+            found = list(await session.execute(_ranked_page(query, size, start, theme_ids)))
+            total = found[0].total
+            rows = [Row(row.id, row.distance) for row in found if row.id is not None]
         if total <= RANK_CANDIDATES:
             return rows, total
     if end > RANK_CANDIDATES:
@@ -502,35 +686,40 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
         raise ValidationError({"theme": N_("inconnu : %(names)s", names=", ".join(unknown))})
 
     theme_ids = facets.theme_ids_of(themes, query.themes)
-    if dialect == "postgresql" and has_text(query) and query.shadowed is None:
-        query = replace(query, shadowed=tuple(sorted(await sameas.hidden_ids(session))))
-    rows, known_total = await _page(session, query, dialect, theme_ids)
+    # A full-text search runs within one change of the planner's settings (PostgreSQL),
+    # which also reads the sameAs-hidden ids the search index leaves out.
+    plans = _search_plans(
+        session,
+        dialect if has_text(query) else "",
+        hidden=has_text(query) and query.shadowed is None,
+    )
+    async with plans as found:
+        if found.hidden is not None:
+            query = replace(query, shadowed=found.hidden)
+        rows, known_total = await _page(session, query, dialect, theme_ids, found)
 
-    async def count(counted: SearchQuery) -> facets.Counts:
-        async def compute() -> facets.Counts:
-            return await facets.count_facets(
-                session, counted, themes, dialect=dialect, theme_ids=theme_ids
-            )
+        async def count(counted: SearchQuery) -> facets.Counts:
+            async def compute() -> facets.Counts:
+                return await facets.count_facets(
+                    session, counted, themes, dialect=dialect, theme_ids=theme_ids
+                )
 
-        key = _cache_key(counted)
-        if key:
-            return await facets.cached(cache, key, compute)
-        async with _bitmap_plans(session, dialect if has_text(counted) else ""):
-            return await compute()
+            key = _cache_key(counted)
+            return await facets.cached(cache, key, compute) if key else await compute()
 
-    if known_total is not None and not query.facets:
-        total, counts = known_total, {}
-    else:
-        total, counts = await count(query)
-    if query.facets:
-        # Disjunctive facets: a facet's counts ignore that facet's own selection, so they
-        # say what choosing one more value of it would add (values are alternatives).
-        counts = dict(counts)
-        for name in FACETS:
-            if getattr(query, name):
-                counts[name] = (await count(replace(query, **{name: ()})))[1][name]
-    ids = [row.id for row in rows]
-    loaded = {i.id: i for i in await _initiatives(session, ids, dialect)} if ids else {}
+        if known_total is not None and not query.facets:
+            total, counts = known_total, {}
+        else:
+            total, counts = await count(query)
+        if query.facets:
+            # Disjunctive facets: a facet's counts ignore that facet's own selection, so
+            # they say what choosing one more value of it would add (values: alternatives).
+            counts = dict(counts)
+            for name in FACETS:
+                if getattr(query, name):
+                    counts[name] = (await count(replace(query, **{name: ()})))[1][name]
+        ids = [row.id for row in rows]
+        loaded = {i.id: i for i in await _initiatives(session, ids, dialect)} if ids else {}
     return SearchResult(
         total=total,
         items=[loaded[i] for i in ids if i in loaded],

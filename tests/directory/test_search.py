@@ -138,6 +138,16 @@ async def directory(session):
     return {initiative.name: initiative for initiative in stored}
 
 
+def read_window(monkeypatch, how: str) -> None:
+    """Make PostgreSQL read the ranked window one way: "walk" (the count, and a walk of
+    the ids by primary key), "one" (every match read once by a bitmap scan)."""
+
+    async def estimate(session, statement) -> float:
+        return 1e9 if how == "walk" else 0.0
+
+    monkeypatch.setattr("directory.search._estimated_rows", estimate)
+
+
 def names(result) -> list[str]:
     return [i.name for i in result.items]
 
@@ -720,11 +730,14 @@ def test_query_from_params_names_bad_parameters(params, field):
     assert field in caught.value.errors
 
 
+@pytest.mark.parametrize("how", ["walk", "one"])
 async def test_relevance_pages_past_the_ranked_window_cover_every_match_once(
-    session, directory, monkeypatch
+    session, directory, monkeypatch, how
 ):
     # Ranking is bounded to the newest RANK_CANDIDATES matches; later ones follow them.
+    # PostgreSQL reads that window one of two ways (read_window).
     monkeypatch.setattr("directory.search.RANK_CANDIDATES", 3)
+    read_window(monkeypatch, how)
     pages = [
         names(await search(session, text="répar", sort="relevance", per_page=2, page=p))
         for p in (1, 2, 3)
@@ -774,6 +787,79 @@ async def test_ranked_page_with_an_area_or_a_radius_counts_and_measures(session,
     }
     assert set(near.distances_km) == {i.id for i in near.items}
     assert near.distances_km[directory["Atelier vélo solidaire"].id] == 0.0
+
+
+WINDOW_QUERIES = [
+    dict(text="répar"),
+    dict(text="répar", themes=("reemploi-reparation",)),
+    dict(text="répar", communes=("44109",)),
+    dict(text="répar", moderation_states=("published", "rejected")),
+    dict(text="répar", bbox=(47.1, -1.6, 47.3, -1.5)),
+    dict(text="répar", near=(47.2184, -1.5536, 10.0)),
+    dict(text="vélo répar"),
+    dict(text="a"),
+]
+
+
+@pytest.mark.parametrize("query", WINDOW_QUERIES, ids=lambda q: ",".join(map(str, q.values())))
+async def test_the_ranked_window_is_the_same_however_it_is_read(
+    session, directory, monkeypatch, query
+):
+    # PostgreSQL: every match read by a bitmap scan, and the count with a walk of the ids
+    # by primary key (giving up or not) give the same pages, totals and distances.
+    monkeypatch.setattr("directory.search.RANK_CANDIDATES", 2)
+
+    async def pages(how: str, walk_reach: float = 4) -> list:
+        read_window(monkeypatch, how)
+        monkeypatch.setattr("directory.search.WALK_REACH", walk_reach)
+        found = []
+        for page in (1, 2, 3):
+            result = await search(session, **query, per_page=1, page=page, facets=False)
+            found.append((result.total, names(result), result.distances_km))
+        return found
+
+    bitmap = await pages("one")
+    assert bitmap == await pages("walk")
+    assert bitmap == await pages("walk", 0.01)  # gives up: nothing within its reach
+    if query["text"] == "répar" and len(query) == 1:
+        assert [total for total, _, _ in bitmap] == [4, 4, 4]
+        assert all(len(found) == 1 for _, found, _ in bitmap)
+
+
+@pytest.mark.parametrize("how", ["walk", "one"])
+async def test_a_search_leaves_the_planner_settings_as_it_found_them(
+    session, directory, monkeypatch, how
+):
+    # PostgreSQL: a full-text search changes them for its own statements only (they last
+    # as long as the transaction, which the caller goes on using).
+    if session.bind.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner settings")
+    monkeypatch.setattr("directory.search.RANK_CANDIDATES", 2)
+    read_window(monkeypatch, how)
+    names = ("enable_seqscan", "enable_indexscan", "enable_bitmapscan", "plan_cache_mode")
+    monkeypatch.setattr("directory.search.WALK_REACH", 0.01)  # gives up, then the other way
+
+    async def settings() -> list[str]:
+        return [await session.scalar(text(f"SHOW {name}")) for name in names]
+
+    before = await settings()
+    found = await search(session, text="répar", themes=("reemploi-reparation",), facets=False)
+    assert found.total == 3
+    assert await settings() == before == ["on", "on", "on", "auto"]
+
+
+async def test_a_moved_initiative_is_searched_where_it_now_is(session, directory):
+    # PostgreSQL's search index holds the coordinates (migration 0017): kept on update.
+    rezé = directory["Repair café de Rezé"]
+    box = (47.25, -2.25, 47.30, -2.20)  # around Saint-Nazaire
+    assert not (await search(session, text="répar", bbox=box)).items
+    await session.execute(
+        update(Initiative).where(Initiative.id == rezé.id).values(latitude=47.27, longitude=-2.21)
+    )
+    found = await search(session, text="répar", bbox=box, facets=False)
+    assert (found.total, names(found)) == (1, ["Repair café de Rezé"])
+    near = await search(session, text="répar", near=(47.27, -2.21, 1.0), facets=False)
+    assert near.distances_km == {rezé.id: 0.0}
 
 
 async def test_deleted_initiatives_leave_the_index(session, directory):

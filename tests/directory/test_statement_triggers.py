@@ -128,14 +128,15 @@ async def test_migration_0015_goes_down_and_up(fresh_url: str):
 
     try:
         assert await statement_triggers() == (12 if db.dialect == "postgresql" else 0)
+        async with db.session() as session:  # written by today's code, at head
+            a, _ = await two_published(session)
         async with db.engine.begin() as connection:
             await connection.run_sync(downgrade)
         assert await statement_triggers() == 0
         # The row-level triggers of 0010 and 0013 are back and keep tags and communes
         async with db.session() as session:
-            a, _ = await two_published(session)
             await session.execute(
-                update(Initiative).where(Initiative.id == a).values(status="ended")
+                update(Initiative).where(Initiative.id == a).values(status="ended", latitude=47.2)
             )
             assert "sended" in await tags(session, a)
             assert await diagnostic.changed_communes(session) == {"44109"}
@@ -147,5 +148,8 @@ async def test_migration_0015_goes_down_and_up(fresh_url: str):
                 update(Initiative).where(Initiative.id == a).values(status="active")
             )
             assert "sactive" in await tags(session, a)
+            if db.dialect == "postgresql":  # 0017 copied the coordinates into the index
+                found = text("SELECT latitude FROM initiative_search WHERE id = :id")
+                assert await session.scalar(found, {"id": a}) == 47.2
     finally:
         await db.dispose()
