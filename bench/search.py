@@ -1,6 +1,8 @@
 """Search benchmark: 100k generated initiatives in SQLite and PostgreSQL, p50/p95 latencies.
 
 Run from the repository root:  python -m bench.search [--count 100000] [--queries 200]
+[--gc serving|default] (serving, the default: the garbage collector tuned as the server's
+process tunes it, web.app.settle_for_serving).
 PostgreSQL: see bench/_postgres.py (default postgres@127.0.0.1:5432); the benchmark
 creates a database of its own and drops it at the end. Prints figures, and the baselines
 measured in the same run: a bare `SELECT 1` round trip, and the plain ranked query
@@ -35,6 +37,7 @@ from directory.models import (
 )
 from directory.search import SearchQuery, index_initiatives, search_initiatives
 from directory.vocabulary import ACTOR_KIND_SLUGS, NEED_SLUGS
+from web.app import settle_for_serving
 from web.migrate import upgrade
 
 GOAL_MS = 20.0
@@ -406,12 +409,15 @@ async def run_queries(db: Database, n: int, seed: int) -> dict[str, tuple[float,
     return results
 
 
-async def bench_backend(name: str, url: str, count: int, queries: int) -> None:
+async def bench_backend(name: str, url: str, count: int, queries: int, gc: str) -> None:
     await upgrade(url)
     db = Database(url)
     try:
         seconds = await load(db, count, seed=44)
         print(f"\n## {name}: {count} published initiatives loaded and indexed in {seconds:.0f} s")
+        if gc == "serving":  # as `maillage serve` tunes its process once the app is built
+            settle_for_serving()
+        print(f"garbage collector: {gc}")
         results = await run_queries(db, queries, seed=7)
         cpu_note = "client+SQLite CPU" if name == "SQLite" else "client CPU only"
         print(
@@ -431,16 +437,22 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument(
+        "--gc",
+        choices=("serving", "default"),
+        default="serving",
+        help="serving: tuned as the server's process is (web.app.settle_for_serving)",
+    )
     args = parser.parse_args()
     print(f"# search benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
     print(f"load average at start (other work on the machine): {os.getloadavg()[0]:.1f}")
     if args.only != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            await bench_backend("SQLite", url, args.count, args.queries)
+            await bench_backend("SQLite", url, args.count, args.queries, args.gc)
     if args.only != "sqlite":
         async with postgres_database() as url:
-            await bench_backend("PostgreSQL", url, args.count, args.queries)
+            await bench_backend("PostgreSQL", url, args.count, args.queries, args.gc)
 
 
 if __name__ == "__main__":
