@@ -576,12 +576,25 @@ def _bm25() -> ColumnElement:
     return func.bm25(FTS_TABLE, *BM25_WEIGHTS)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Plans:
-    """What `_search_plans` read while changing the settings (PostgreSQL)."""
+    """What `_search_plans` read while changing the settings (PostgreSQL), and the
+    columns that put them back, for the search's last statement to carry (`restored`)."""
 
     span: int = 0  # max - min + 1 of the search index's ids, 0 when empty
     hidden: tuple[int, ...] | None = None  # sameAs-hidden ids, when asked for
+    changed: bool = False  # PostgreSQL settings changed, not yet put back
+
+    def restoring(self) -> list[ColumnElement]:
+        """Columns that put the settings back once the statement carrying them has run
+        (it was planned with them): one statement fewer. Empty when nothing to do."""
+        if not self.changed:
+            return []
+        self.changed = False
+        return [
+            func.set_config("enable_seqscan", "on", True),
+            func.set_config("plan_cache_mode", "auto", True),
+        ]
 
 
 @asynccontextmanager
@@ -609,14 +622,11 @@ async def _search_plans(
     if hidden:
         columns.append(func.array(sameas.shadowed_ids().scalar_subquery()))
     found = (await session.execute(select(*columns).select_from(settings))).one()
-    yield _Plans(found[0], tuple(sorted(found[1])) if hidden else None)
+    plans = _Plans(found[0], tuple(sorted(found[1])) if hidden else None, changed=True)
+    yield plans
     # Not after an error: the transaction is then done with (the settings go with it).
-    await session.execute(
-        text(
-            "SELECT set_config('enable_seqscan', 'on', true),"
-            " set_config('plan_cache_mode', 'auto', true)"
-        )
-    )
+    if restoring := plans.restoring():
+        await session.execute(select(*restoring))
 
 
 @dataclass(frozen=True)
@@ -719,7 +729,11 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
                 if getattr(query, name):
                     counts[name] = (await count(replace(query, **{name: ()})))[1][name]
         ids = [row.id for row in rows]
-        loaded = {i.id: i for i in await _initiatives(session, ids, dialect)} if ids else {}
+        if ids:
+            loading = _initiatives(session, ids, dialect, found.restoring())
+            loaded = {i.id: i for i in await loading}
+        else:
+            loaded = {}
     return SearchResult(
         total=total,
         items=[loaded[i] for i in ids if i in loaded],
@@ -728,8 +742,11 @@ async def search_initiatives(session: AsyncSession, query: SearchQuery) -> Searc
     )
 
 
-async def _initiatives(session: AsyncSession, ids: list[int], dialect: str) -> list[Initiative]:
-    """These initiatives with their themes, actor kinds and needs loaded.
+async def _initiatives(
+    session: AsyncSession, ids: list[int], dialect: str, extra: Sequence[ColumnElement] = ()
+) -> list[Initiative]:
+    """These initiatives with their themes, actor kinds and needs loaded (`extra`: more
+    columns for the statement to carry, `_Plans.restoring`).
 
     Actor kinds and needs are joined (a few rows per initiative). PostgreSQL joins the
     themes too: one statement (its connections run without JIT, which took a second to
@@ -738,7 +755,7 @@ async def _initiatives(session: AsyncSession, ids: list[int], dialect: str) -> l
     """
     themes = joinedload if dialect == "postgresql" else selectinload
     stmt = (
-        select(Initiative)
+        select(Initiative, *extra)
         .where(Initiative.id.in_(bindparam("ids", expanding=True)))
         .options(
             themes(Initiative.themes),

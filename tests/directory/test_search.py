@@ -844,8 +844,10 @@ async def test_a_search_leaves_the_planner_settings_as_it_found_them(
 
     before = await settings()
     found = await search(session, text="répar", themes=("reemploi-reparation",), facets=False)
-    assert found.total == 3
+    assert found.total == 3  # put back by the statement that loads the page's initiatives
     assert await settings() == before == ["on", "on", "on", "auto"]
+    assert (await search(session, text="introuvablemot", facets=False)).total == 0
+    assert await settings() == before  # no page to load: put back on their own
 
 
 async def test_a_moved_initiative_is_searched_where_it_now_is(session, directory):
