@@ -61,6 +61,8 @@ SEARCH = table(
     column("latitude"),
     column("longitude"),
 )
+# Each search vector again, kept in line for ranking and walks (migration 0018).
+RANK = table("initiative_rank", column("id"), column("vector"))
 CONFIG = literal_column("'maillage_fr'::regconfig")
 
 
@@ -261,10 +263,12 @@ def indexed_search(
             for group in groups
             if not group[0].startswith("m")
         ]
-        if walk:  # the vector is read out of line only when the rest holds (CASE: in order)
-            text_match = func.ts_match_vq(SEARCH.c.vector, tsquery(query))
+        ids = select(SEARCH.c.id.label("id"))
+        if walk:  # the vector (its copy in line) is read only when the rest holds
+            text_match = func.ts_match_vq(RANK.c.vector, tsquery(query))
             found = [case((and_(*found), text_match), else_=false()) if found else text_match]
-        return IndexedSearch(select(SEARCH.c.id.label("id")).where(*found), rest)
+            ids = ids.join_from(SEARCH, RANK, RANK.c.id == SEARCH.c.id)
+        return IndexedSearch(ids.where(*found), rest)
     rest += area_filters(query, dialect)
     # Tags are "#"-prefixed tokens, which no stemmed text holds (see migration 0007): no
     # column filter is needed, and FTS5 skips reading positions.

@@ -35,6 +35,7 @@ from directory.errors import ValidationError
 from directory.filters import (
     FTS,
     FTS_TABLE,
+    RANK,
     SEARCH,
     conditions,
     distance_km,
@@ -97,10 +98,11 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
             {"ids": list(keys), "keys": list(keys.values())},
         )
         # The narrow search table (migration 0007): tags come from the database's own
-        # definition, which triggers also apply when filters' columns or rows change.
+        # definition, which triggers also apply when filters' columns or rows change; and
+        # the vectors again, in line, for ranking (migration 0018).
         await session.execute(
             text(
-                "INSERT INTO initiative_search AS s"
+                "WITH indexed AS (INSERT INTO initiative_search AS s"
                 " (id, moderation_state, tags, latitude, longitude, vector)"
                 " SELECT i.id, i.moderation_state, maillage_search_tags(i.id),"
                 " i.latitude, i.longitude,"
@@ -114,6 +116,9 @@ async def index_initiatives(session: AsyncSession, ids: Sequence[int]) -> None:
                 " ON CONFLICT (id) DO UPDATE SET moderation_state = excluded.moderation_state,"
                 " tags = excluded.tags, latitude = excluded.latitude,"
                 " longitude = excluded.longitude, vector = excluded.vector"
+                " RETURNING s.id, s.vector)"
+                " INSERT INTO initiative_rank (id, vector) SELECT id, vector FROM indexed"
+                " ON CONFLICT (id) DO UPDATE SET vector = excluded.vector"
             ),
             {"ids": list(keys)},
         )
@@ -313,8 +318,8 @@ def query_from_params(params: Mapping[str, Any]) -> SearchQuery:
 # The size trades relevance for time. Share of the exact ranking's top 20 ids kept (bench
 # texts, 100k; queries of more than 2,000 matches in brackets): 2000, 0.73 (0.61); 1000,
 # 0.68 (0.54); 750, 0.66 (0.52); 500, 0.61 (0.44). PostgreSQL full-text p95 (client +
-# server CPU, 200 bench queries): 1000, 20.5-21.2 ms; 750, 18.8-19.3; 500, 17.4. Ranking
-# costs ~3.7 us a candidate there (its vector read out of line, then ts_rank).
+# server CPU, 200 bench queries, before 0018): 1000, 20.5-21.2 ms; 750, 18.8-19.3; 500,
+# 17.4. Ranking costs ~0.4 us a candidate from the vectors' copy in line (1.7 out of line).
 RANK_CANDIDATES = 750
 # bm25 weights of the FTS5 columns name, summary (with theme labels), body; ts_rank uses
 # PostgreSQL's defaults for the A (name), B (summary, themes), C (description) weights.
@@ -414,9 +419,9 @@ def _ranked_page(query: SearchQuery, limit: int, offset: int, theme_ids: list[in
 # - one statement (`_ranked_in_one`): every match read once by a bitmap scan of the GIN
 #   index, counted and their ids sorted in one aggregate: ~0.2 us per match;
 # - one statement (`_ranked_walking`): the count alone (~0.13 us per match), and a walk of
-#   the ids newest first by primary key, each row's vector read out of line to check it
-#   (~1.9 us per row, RANK_CANDIDATES / s rows); the state is then checked by tag (every
-#   match less those held in another state).
+#   the ids newest first by primary key, each row's vector checked (RANK_CANDIDATES / s
+#   rows; ~1.9 us a row out of line, ~0.9 from its copy in line, migration 0018); the
+#   state is then checked by tag (every match less those held in another state).
 # Before ranking: 62% matching, 12.9 ms one way, 7.9 + 3.0 the other; 21%, 5.4 and
 # 4.1 + 9; 3%, 1.5 and 1.1 + 63. PostgreSQL's own estimate of the matches (EXPLAIN:
 # planned, not run) picks; the two cost the same at about WALK_SHARE.
@@ -479,7 +484,7 @@ async def _ranked_walking(
         # The conditions as function calls, which the GIN index cannot serve: only the
         # primary key can, newest first.
         indexed_search(query, "postgresql", theme_ids, walk=True)
-        .ids.add_columns(SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+        .ids.add_columns(RANK.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
         .where(SEARCH.c.id > newest - int(RANK_CANDIDATES * WALK_REACH / share))
         .order_by(SEARCH.c.id.desc())
         .limit(RANK_CANDIDATES)
@@ -507,7 +512,8 @@ async def _ranked_in_one(
     ).cte("m")
     counted = select(m.c.total)
     window = (
-        select(SEARCH.c.id, SEARCH.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+        select(SEARCH.c.id, RANK.c.vector, SEARCH.c.latitude, SEARCH.c.longitude)
+        .join_from(SEARCH, RANK, RANK.c.id == SEARCH.c.id)
         .where(SEARCH.c.id.in_(select(func.unnest(m.c.newest))))
         .subquery("w")
     )

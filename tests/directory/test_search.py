@@ -850,6 +850,27 @@ async def test_a_search_leaves_the_planner_settings_as_it_found_them(
     assert await settings() == before  # no page to load: put back on their own
 
 
+async def test_the_in_line_copy_of_each_vector_follows_its_text(session, directory):
+    # PostgreSQL ranks and walks with a copy of each search vector kept in line (0018).
+    if session.bind.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's search tables")
+    copies = text(
+        "SELECT count(*) FROM initiative_search s FULL JOIN initiative_rank r USING (id)"
+        " WHERE s.vector IS DISTINCT FROM r.vector"
+    )
+    assert await session.scalar(copies) == 0
+    fablab = directory["Fablab de Guérande"]
+    await initiatives.update_initiative(
+        session, fablab, {"summary": "Imprimantes et brodeuses numériques"}, author=ADMIN
+    )
+    await session.flush()
+    assert await session.scalar(copies) == 0
+    assert names(await search(session, text="brodeuses", facets=False)) == ["Fablab de Guérande"]
+    await session.delete(fablab)
+    await session.flush()
+    assert await session.scalar(copies) == 0
+
+
 async def test_a_moved_initiative_is_searched_where_it_now_is(session, directory):
     # PostgreSQL's search index holds the coordinates (migration 0017): kept on update.
     rezé = directory["Repair café de Rezé"]

@@ -151,5 +151,10 @@ async def test_migration_0015_goes_down_and_up(fresh_url: str):
             if db.dialect == "postgresql":  # 0017 copied the coordinates into the index
                 found = text("SELECT latitude FROM initiative_search WHERE id = :id")
                 assert await session.scalar(found, {"id": a}) == 47.2
+                copies = text(  # and 0018 the vectors, in line
+                    "SELECT count(r.id), count(*) FILTER (WHERE s.vector = r.vector)"
+                    " FROM initiative_search s LEFT JOIN initiative_rank r USING (id)"
+                )
+                assert tuple((await session.execute(copies)).one()) == (2, 2)
     finally:
         await db.dispose()
