@@ -422,10 +422,12 @@ def _ranked_page(query: SearchQuery, limit: int, offset: int, theme_ids: list[in
 #   the ids newest first by primary key, each row's vector checked (RANK_CANDIDATES / s
 #   rows; ~1.9 us a row out of line, ~0.9 from its copy in line, migration 0018); the
 #   state is then checked by tag (every match less those held in another state).
-# Before ranking: 62% matching, 12.9 ms one way, 7.9 + 3.0 the other; 21%, 5.4 and
-# 4.1 + 9; 3%, 1.5 and 1.1 + 63. PostgreSQL's own estimate of the matches (EXPLAIN:
-# planned, not run) picks; the two cost the same at about WALK_SHARE.
-WALK_SHARE = 0.4
+# Before ranking, vectors out of line: 62% matching, 12.9 ms one way, 7.9 + 3.0 the
+# other; 21%, 5.4 and 4.1 + 9; 3%, 1.5 and 1.1 + 63. With their copy in line, whole
+# statements: 41% (in one) 11.5 ms, walking 8.5; 33%, 10.2 and 7.9. PostgreSQL's own
+# estimate of the matches (EXPLAIN: planned, not run) picks; they cost the same at about
+# WALK_SHARE.
+WALK_SHARE = 0.3
 # A walk gives up after RANK_CANDIDATES * WALK_REACH / s ids (the matches bunched among
 # older initiatives, or fewer than estimated); the first way is then taken after all.
 WALK_REACH = 4
