@@ -286,10 +286,11 @@ async def test_contributors_cannot_link(client, sign_in, contributor, fablabs):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("trust", ["hold", None])  # None: an instance never met (hold)
-async def test_a_target_on_a_held_instance_awaits_moderation(
-    client, sign_in, referent, fablabs, remote_site, db, trust
-):
+LINKS = "/initiatives/fablab-de-la-mediatheque/liens"
+
+
+async def _trust_angers(db, trust: str | None) -> None:
+    """Set angers.example's trust policy; None: an instance never met."""
     async with db.session() as session:
         if trust is None:
             await session.execute(
@@ -297,18 +298,33 @@ async def test_a_target_on_a_held_instance_awaits_moderation(
             )
         else:
             await instances.set_trust(session, "angers.example", trust)
-    token = await sign_in(referent)
-    remote = angers_page(remote_site)
-    links = "/initiatives/fablab-de-la-mediatheque/liens"
-    slug = await _make(db, "Visières", referent)
-    # When a référent links to it and adds it to a collection
+
+
+async def _link_and_collect(client, db, person, token: str, linked: str, collected: str) -> str:
+    """`person` links the fablab to `linked` and adds `collected` to a new collection of
+    theirs (both forms answer 303); the collection's slug."""
+    slug = await _make(db, "Visières", person)
     added = await client.post(
-        links, data={"csrf_token": token, "target": remote, "kind": "similar", "note": "Cousins"}
+        LINKS, data={"csrf_token": token, "target": linked, "kind": "similar", "note": "Cousins"}
     )
     assert added.status_code == 303, added.text
-    edit = f"/collections/{slug}/modifier"
-    put = await client.post(edit, data={"csrf_token": token, "action": "add", "target": remote})
+    put = await client.post(
+        f"/collections/{slug}/modifier",
+        data={"csrf_token": token, "action": "add", "target": collected},
+    )
     assert put.status_code == 303, put.text
+    return slug
+
+
+@pytest.mark.parametrize("trust", ["hold", None])  # None: an instance never met (hold)
+async def test_a_target_on_a_held_instance_awaits_moderation(
+    client, sign_in, referent, fablabs, remote_site, db, trust
+):
+    await _trust_angers(db, trust)
+    token = await sign_in(referent)
+    remote = angers_page(remote_site)
+    # When a référent links to it and adds it to a collection
+    slug = await _link_and_collect(client, db, referent, token, remote, remote)
     # Then the copy awaits moderation, and the links are kept
     async with db.session() as session:
         stored = await session.scalar(select(Initiative).where(Initiative.uri == remote))
@@ -320,10 +336,12 @@ async def test_a_target_on_a_held_instance_awaits_moderation(
         assert known == "hold"
     assert await count(db, Relation) == 1 and await count(db, CollectionItem) == 1
     # The référent is told so, on the links page and the collection's editor
-    page = (await client.get(links)).text
+    page = (await client.get(LINKS)).text
     assert "Elle apparaîtra une fois approuvée par la modération." in page
     assert "Fablab d&#39;Angers" in page and "en attente de modération" in page
-    assert "en attente de modération ici" in (await client.get(edit)).text
+    assert (
+        "en attente de modération ici" in (await client.get(f"/collections/{slug}/modifier")).text
+    )
     # The public pages do not show it: no link, and a collection item awaiting moderation
     public = (await client.get("/initiatives/fablab-de-la-mediatheque")).text
     assert "Angers" not in public and "Cousins" not in public
@@ -366,26 +384,12 @@ async def test_a_target_on_a_blocked_instance_is_refused(
 async def test_a_moderators_own_link_approves_a_held_target(
     client, sign_in, fablabs, remote_site, db, trust, role
 ):
-    async with db.session() as session:
-        if trust is None:
-            await session.execute(
-                delete(RemoteInstance).where(RemoteInstance.host == "angers.example")
-            )
-        else:
-            await instances.set_trust(session, "angers.example", trust)
+    await _trust_angers(db, trust)
     person = await _person(db, f"{role}@example.org", role)
     token = await sign_in(person)
     first, second = angers_page(remote_site), angers_page(remote_site, "atelier", name="Atelier")
-    links = "/initiatives/fablab-de-la-mediatheque/liens"
-    slug = await _make(db, "Visières", person)
     # When a moderator (or an admin) links to one and adds the other to a collection
-    added = await client.post(
-        links, data={"csrf_token": token, "target": first, "kind": "similar", "note": "Cousins"}
-    )
-    assert added.status_code == 303, added.text
-    edit = f"/collections/{slug}/modifier"
-    put = await client.post(edit, data={"csrf_token": token, "action": "add", "target": second})
-    assert put.status_code == 303, put.text
+    slug = await _link_and_collect(client, db, person, token, first, second)
     # Then both are published, each approval recorded as theirs, as moderation records it
     async with db.session() as session:
         for uri in (first, second):
@@ -396,7 +400,7 @@ async def test_a_moderators_own_link_approves_a_held_target(
                 person.id,
                 {"moderation_state": ["proposed", "published"]},
             )
-    assert "apparaîtra une fois approuvée" not in (await client.get(links)).text
+    assert "apparaîtra une fois approuvée" not in (await client.get(LINKS)).text
     # And the public pages show them at once
     public = (await client.get("/initiatives/fablab-de-la-mediatheque")).text
     assert "Fablab d&#39;Angers" in public and "Cousins" in public
