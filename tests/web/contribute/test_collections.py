@@ -215,14 +215,20 @@ async def test_delete_asks_for_confirmation_then_leaves_a_tombstone(client, sign
     assert "Éphémère" not in (await client.get("/collections")).text
 
 
-async def test_public_list_page_feed_embed_and_activitypub(client, referent, fablabs, db, settings):
-    slug = await _make(db, "Fablabs", referent)
+async def _both_fablabs(db, person, settings) -> str:
+    """A collection "Fablabs" of `person` holding both local fablabs; its slug."""
+    slug = await _make(db, "Fablabs", person)
     async with db.session() as session:
         collection = await collections.get_collection(session, slug)
         for target in ("visieres-solidaires", "fablab-de-la-mediatheque"):
             await collections.add_item(
                 session, collection, target=target, base_url=settings.base_url
             )
+    return slug
+
+
+async def test_public_list_page_feed_embed_and_activitypub(client, referent, fablabs, db, settings):
+    slug = await _both_fablabs(db, referent, settings)
     listed = await client.get("/collections")
     assert listed.status_code == 200 and "Fablabs" in listed.text and "2 initiatives" in listed.text
     assert "Créer une collection" not in listed.text  # anonymous
@@ -423,13 +429,8 @@ async def test_an_item_not_published_here_is_left_out_of_public_pages(
     client, sign_in, referent, fablabs, db, settings, state
 ):
     # Given a collection of two local initiatives, one of them since unpublished
-    slug = await _make(db, "Fablabs", referent)
+    slug = await _both_fablabs(db, referent, settings)
     async with db.session() as session:
-        collection = await collections.get_collection(session, slug)
-        for target in ("visieres-solidaires", "fablab-de-la-mediatheque"):
-            await collections.add_item(
-                session, collection, target=target, base_url=settings.base_url
-            )
         await session.execute(
             update(Initiative)
             .where(Initiative.slug == "visieres-solidaires")
