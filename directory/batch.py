@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, insert, select
+from sqlalchemy import String, Table, any_, bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable
 
 from directory import sameas, search
 from directory.initiatives import COLUMNS, Author
@@ -38,6 +39,15 @@ def among(session: AsyncSession, column: Any, values: list[str]) -> Any:
     if session.bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(String)))
     return column.in_(values)
+
+
+async def emptied(session: AsyncSession, table: Table) -> None:
+    """A temporary table of this transaction's connection, made if missing, and empty.
+
+    Emptied, not dropped: PostgreSQL drops no table that a cursor of the transaction read.
+    """
+    await session.execute(CreateTable(table, if_not_exists=True))
+    await session.execute(delete(table))
 
 
 class Slugs:

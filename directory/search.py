@@ -466,13 +466,12 @@ async def _ranked_walking(
 ) -> tuple[list[Row], int] | None:
     """PostgreSQL, one statement: the count of `found`, and one page of the ranked window
     read walking the ids newest first; None when the walk gave up (WALK_REACH)."""
-    counted = select(func.count().label("total")).select_from(found.subquery("found"))
+    count = select(func.count()).select_from
     if set(query.moderation_states) == {"published"}:
         # Every match less those held in another state (a few, found in the GIN index by
         # their tag): the state column is then never read, 1.2 ms less at 56k matches.
         any_state = indexed_search(replace(query, moderation_states=()), "postgresql", theme_ids)
         held = [tag("m", state) for state in sorted(MODERATION_STATE_SLUGS - {"published"})]
-        count = select(func.count()).select_from
         counted = select(
             (
                 count(any_state.ids.subquery("found")).scalar_subquery()
@@ -481,6 +480,8 @@ async def _ranked_walking(
                 ).scalar_subquery()
             ).label("total")
         )
+    else:
+        counted = select(count(found.subquery("found")).scalar_subquery().label("total"))
     newest = select(func.max(SEARCH.c.id)).scalar_subquery()
     window = (
         # The conditions as function calls, which the GIN index cannot serve: only the
@@ -587,7 +588,7 @@ def _bm25() -> ColumnElement:
 @dataclass
 class _Plans:
     """What `_search_plans` read while changing the settings (PostgreSQL), and the
-    columns that put them back, for the search's last statement to carry (`restored`)."""
+    columns that put them back, for the search's last statement to carry (`restoring`)."""
 
     span: int = 0  # max - min + 1 of the search index's ids, 0 when empty
     hidden: tuple[int, ...] | None = None  # sameAs-hidden ids, when asked for

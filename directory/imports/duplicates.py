@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateTable, DropTable
 
+from directory.batch import emptied
 from directory.errors import Conflict, ValidationError
 from directory.imports.models import DuplicateDecision, ImportRecord
 from directory.initiatives import LISTS, Author, field_values, get_initiative, update_initiative
@@ -274,9 +275,7 @@ async def _shared_keys(
 ) -> None:
     """Pairs sharing a website or an e-mail, in groups of 2 to 20 (a shared national site
     is not a duplicate signal). The keys are normalised here, grouped by the database."""
-    # Emptied, not dropped: PostgreSQL drops no table that a cursor of the transaction read.
-    await session.execute(CreateTable(_KEYS, if_not_exists=True))
-    await session.execute(delete(_KEYS))
+    await emptied(session, _KEYS)
     batch: list[dict[str, Any]] = []
     query = select(Initiative.id, Initiative.website, Initiative.email).where(_LIVE)
     rows = await session.stream(query.execution_options(yield_per=2000))

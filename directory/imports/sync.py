@@ -18,9 +18,8 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Column, Integer, MetaData, Table, Text, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import CreateTable
 
-from directory.batch import NewInitiative, Slugs, insert_initiatives
+from directory.batch import NewInitiative, Slugs, emptied, insert_initiatives
 from directory.batch import among as _among
 from directory.errors import ValidationError
 from directory.imports import mapping
@@ -82,9 +81,7 @@ class _Seen:
         self.session = session
 
     async def start(self) -> None:
-        # Emptied, not dropped: PostgreSQL drops no table that a cursor of the transaction read.
-        await self.session.execute(CreateTable(_SEEN, if_not_exists=True))
-        await self.session.execute(delete(_SEEN))
+        await emptied(self.session, _SEEN)
 
     async def among(self, ids: list[str]) -> dict[str, int]:
         rows = await self.session.execute(
